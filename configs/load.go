@@ -1,0 +1,209 @@
+package configs
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/knadh/koanf/v2"
+	"go.yaml.in/yaml/v3"
+)
+
+// Experiment is a loaded experiment file: its resolved base configuration and the runs its
+// sweep expands to.
+type Experiment struct {
+	// Name is the experiment's name (the `name:` key, or the file's base name).
+	Name string
+	// Path is the experiment file, as given to Load.
+	Path string
+	// Files is the extends chain as loaded: the experiment file first, then each base, as a
+	// path relative to the working directory where possible, or "builtin:configs/NAME.yaml"
+	// for an embedded preset.
+	Files []string
+	// Base is the resolved configuration before the sweep is applied (it holds the sweep).
+	Base Config
+	// Runs are the expanded sweep points, in expansion order: the grid keys sorted, the first
+	// varying slowest, then the zip axis, then the seeds. A file without a sweep has one run.
+	Runs []Run
+}
+
+// Run is one point of an experiment's sweep.
+type Run struct {
+	// ID is Config.ID(): stable for a given resolved config.
+	ID string
+	// Name is RunName(Params), e.g. "format=sft,lr=1e-4,seed=1", or "default".
+	Name string
+	// Params are the swept key=values of this run, sorted by key.
+	Params []Param
+	// Config is the fully resolved config of this run; its Sweep is empty.
+	Config Config
+}
+
+// setFile is Problem.File for a --set override.
+const setFile = "--set"
+
+// maxChain bounds the extends chain.
+const maxChain = 32
+
+// layer is one source of values: a file of the chain or the --set flags.
+type layer struct {
+	file string     // display name; setFile for the --set layer
+	doc  *yaml.Node // the file's top mapping; nil for --set
+	set  map[string]bool
+	k    *koanf.Koanf
+}
+
+// Load reads the experiment file at path and its extends chain, applies the --set overrides
+// ("key=value", the value parsed as YAML, e.g. "train.learning_rate=1e-4"), decodes the result
+// strictly into Config, expands the sweep and validates every run. On any problem it returns an
+// ErrorList holding all of them, each naming its file, line and key path.
+func Load(path string, sets []string) (*Experiment, error) {
+	var errs ErrorList
+	sch := newConfigSchema()
+	layers, err := readChain(path, sch, &errs)
+	if err != nil {
+		return nil, err
+	}
+	if layers == nil { // the chain could not be read: nothing more can be said
+		return nil, errs.sorted().Err()
+	}
+	layers = append(layers, parseSets(sets, sch, &errs))
+	unknownKeys := len(errs) > 0
+
+	merged := koanf.New(".")
+	for _, l := range layers {
+		applyPreset(l.k)
+		if err := merged.Merge(l.k); err != nil {
+			return nil, fmt.Errorf("%s: merge: %w", l.file, err)
+		}
+	}
+
+	base := Default()
+	for _, p := range decode(merged, &base, unknownKeys) {
+		errs = append(errs, locate(p, layers))
+	}
+	if base.Name == "" {
+		base.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	var shape ErrorList
+	base.Sweep.validateSweep(&shape)
+	for _, p := range shape {
+		errs = append(errs, locate(p, layers))
+	}
+	if len(shape) > 0 {
+		// The runs cannot be expanded; still check the values the file gives.
+		merged.Delete("sweep")
+		cfg := Default()
+		decodeErrs := decode(merged, &cfg, true)
+		cfg.Name, cfg.Description = base.Name, base.Description
+		for _, p := range validateDecoded(cfg, decodeErrs) {
+			errs = append(errs, locate(p, layers))
+		}
+		return nil, errs.sorted().Err()
+	}
+
+	exp := &Experiment{Name: base.Name, Path: path, Base: base}
+	for _, l := range layers[:len(layers)-1] {
+		exp.Files = append([]string{l.file}, exp.Files...)
+	}
+	errs = append(errs, exp.expand(merged, layers)...)
+	if err := errs.sorted().Err(); err != nil {
+		return nil, err
+	}
+	return exp, nil
+}
+
+// expand builds and validates the runs of the sweep. A problem that every run shares is
+// reported once; one that only some runs have names them.
+func (exp *Experiment) expand(merged *koanf.Koanf, layers []*layer) ErrorList {
+	type runProblem struct {
+		p    Problem
+		runs []string
+	}
+	var order []string
+	byText := map[string]*runProblem{}
+	firstByID := map[string]string{}
+	var errs ErrorList
+
+	pts := exp.Base.Sweep.points()
+	for _, pt := range pts {
+		name := RunName(pt.params)
+		k := merged.Copy()
+		k.Delete("sweep")
+		params := map[string]any{}
+		for _, p := range pt.params {
+			setPath(params, strings.Split(p.Key, "."), p.Value)
+		}
+		pk := koanf.New(".")
+		// Neither call can fail: the provider returns its map, and merging is not strict.
+		_ = pk.Load(mapProvider(params), nil)
+		applyPreset(pk)
+		_ = k.Merge(pk)
+		cfg := Default()
+		decodeErrs := decode(k, &cfg, true)
+		cfg.Name, cfg.Description = exp.Base.Name, exp.Base.Description
+		runErrs := validateDecoded(cfg, decodeErrs)
+		for _, p := range runErrs {
+			if origin, ok := pt.origin[p.Key]; ok {
+				q := locate(Problem{path: origin}, layers)
+				p.File, p.Line = q.File, q.Line
+			} else {
+				p = locate(p, layers)
+			}
+			text := p.Error()
+			if byText[text] == nil {
+				byText[text] = &runProblem{p: p}
+				order = append(order, text)
+			}
+			byText[text].runs = append(byText[text].runs, name)
+		}
+		if len(runErrs) > 0 {
+			continue
+		}
+		run := Run{ID: cfg.ID(), Name: name, Params: pt.params, Config: cfg}
+		if other, ok := firstByID[run.ID]; ok {
+			q := locate(Problem{Key: "sweep", path: []string{"sweep"}}, layers)
+			q.Msg = fmt.Sprintf("runs %s and %s resolve to the same config (id %s): a swept value changes nothing that training computes, or appears twice",
+				other, name, run.ID)
+			errs = append(errs, q)
+			continue
+		}
+		firstByID[run.ID] = name
+		exp.Runs = append(exp.Runs, run)
+	}
+	for _, text := range order {
+		rp := byText[text]
+		if len(pts) > 1 && len(rp.runs) < len(pts) {
+			rp.p.Msg += " (" + runList(rp.runs) + ")"
+		}
+		errs = append(errs, rp.p)
+	}
+	return errs
+}
+
+// validateDecoded validates a decoded run config (one without a sweep). It returns the decode
+// problems and the validation problems, leaving out those about keys that failed to decode
+// (they hold their defaults, not the value given).
+func validateDecoded(cfg Config, decodeErrs ErrorList) ErrorList {
+	var valid ErrorList
+	cfg.validate(&valid)
+	errs := slices.Clone(decodeErrs)
+	for _, p := range valid {
+		if !slices.ContainsFunc(decodeErrs, func(d Problem) bool { return d.Key == p.Key }) {
+			errs = append(errs, p)
+		}
+	}
+	return errs
+}
+
+// runList names the runs a problem concerns, at most three of them.
+func runList(runs []string) string {
+	if len(runs) == 1 {
+		return "run " + runs[0]
+	}
+	if len(runs) <= 3 {
+		return "runs " + strings.Join(runs, "; ")
+	}
+	return fmt.Sprintf("runs %s and %d more", strings.Join(runs[:3], "; "), len(runs)-3)
+}

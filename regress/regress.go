@@ -1,0 +1,297 @@
+package regress
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sftlab/sftlab/internal/atomicfile"
+)
+
+// Metric names understood by the gate, in the order they are shown.
+const (
+	EvalLoss      = "eval_loss"
+	EvalLossTrain = "eval_loss_train"
+	TrainLoss     = "train_loss"
+	TokenAccuracy = "token_accuracy"
+)
+
+// Metrics lists every metric the gate compares, in display order.
+var Metrics = []string{EvalLoss, EvalLossTrain, TrainLoss, TokenAccuracy}
+
+// higherIsBetter reports whether a larger value of metric is an improvement.
+func higherIsBetter(metric string) bool { return metric == TokenAccuracy }
+
+// Tolerance is how far a metric may move before the gate reacts: a change is within tolerance
+// when |current − baseline| ≤ Abs or |current − baseline| ≤ Rel·|baseline|. The zero value demands
+// an exact match, which is right on the backend that recorded the baseline since runs are
+// bit-reproducible there.
+type Tolerance struct {
+	Abs float64 `json:"abs"`
+	Rel float64 `json:"rel"`
+}
+
+// allowed returns the largest change the tolerance accepts against base.
+func (t Tolerance) allowed(base float64) float64 { return max(t.Abs, t.Rel*math.Abs(base)) }
+
+// String renders the tolerance compactly for tables.
+func (t Tolerance) String() string {
+	switch {
+	case t.Abs == 0 && t.Rel == 0:
+		return "exact"
+	case t.Rel == 0:
+		return fmt.Sprintf("±%g", t.Abs)
+	case t.Abs == 0:
+		return fmt.Sprintf("±%g%%", t.Rel*100)
+	default:
+		return fmt.Sprintf("±max(%g, %g%%)", t.Abs, t.Rel*100)
+	}
+}
+
+// Provenance records what produced a set of numbers.
+type Provenance struct {
+	GitCommit    string `json:"git_commit"`
+	GitDirty     bool   `json:"git_dirty"`
+	GoVersion    string `json:"go_version"`
+	GoMLXVersion string `json:"gomlx_version"`
+	Backend      string `json:"backend"`
+	Device       string `json:"device,omitempty"`
+}
+
+// Run is one finished (or failed) run's metrics, as recorded in a baseline or measured now.
+type Run struct {
+	ID         string             `json:"id"`
+	Name       string             `json:"name"`
+	Status     string             `json:"status"`
+	Metrics    map[string]float64 `json:"metrics"`
+	Provenance Provenance         `json:"provenance"`
+}
+
+// Baseline is the recorded state of an experiment that later runs are gated against.
+type Baseline struct {
+	Experiment string    `json:"experiment"`
+	Recorded   time.Time `json:"recorded"`
+	Runs       []Run     `json:"runs"`
+}
+
+// Record builds a baseline from runs, refusing runs that did not finish: a baseline must hold
+// numbers, not failures.
+func Record(experiment string, runs []Run, now time.Time) (Baseline, error) {
+	if len(runs) == 0 {
+		return Baseline{}, fmt.Errorf("baseline %s: no runs found: run the experiment first (sftlab run experiments/%s.yaml)", experiment, experiment)
+	}
+	var bad []string
+	for _, r := range runs {
+		if r.Status != "ok" {
+			bad = append(bad, fmt.Sprintf("%s (%s)", r.Name, r.Status))
+		}
+	}
+	if len(bad) > 0 {
+		return Baseline{}, fmt.Errorf("baseline %s: runs not finished: %s: rerun them before recording a baseline", experiment, strings.Join(bad, ", "))
+	}
+	sorted := append([]Run(nil), runs...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	return Baseline{Experiment: experiment, Recorded: now.UTC(), Runs: sorted}, nil
+}
+
+// Save writes the baseline as indented JSON to path, atomically.
+func Save(path string, b Baseline) error {
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return fmt.Errorf("baseline %s: %w", path, err)
+	}
+	data = append(data, '\n')
+	return atomicfile.WriteFile(path, data)
+}
+
+// LoadBaseline reads a baseline written by [Save].
+func LoadBaseline(path string) (Baseline, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return Baseline{}, fmt.Errorf("baseline %s: not found: record one with `sftlab baseline NAME`", path)
+		}
+		return Baseline{}, fmt.Errorf("baseline %s: %w", path, err)
+	}
+	var b Baseline
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return Baseline{}, fmt.Errorf("baseline %s: invalid JSON: %w", path, err)
+	}
+	return b, nil
+}
+
+// Verdict is the outcome for one metric of one run.
+type Verdict string
+
+// Verdicts, from good to bad.
+const (
+	Pass      Verdict = "pass"
+	Improved  Verdict = "improved"
+	Regressed Verdict = "REGRESSED"
+	Missing   Verdict = "MISSING"
+	Failed    Verdict = "FAILED"
+)
+
+// Row is one line of the diff table.
+type Row struct {
+	Run       string
+	Metric    string
+	Baseline  float64
+	Current   float64
+	Delta     float64
+	Tolerance Tolerance
+	Verdict   Verdict
+	Note      string
+}
+
+// Result is the comparison of current runs against a baseline.
+type Result struct {
+	Experiment string
+	Rows       []Row
+	Strict     bool
+}
+
+// Failed reports whether the gate fails: a regression, a missing or failed run, or, in strict
+// mode, an improvement beyond tolerance (the baseline is then out of date).
+func (r Result) Failed() bool {
+	for _, row := range r.Rows {
+		switch row.Verdict {
+		case Regressed, Missing, Failed:
+			return true
+		case Improved:
+			if r.Strict {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Problems lists one line per row that makes the gate fail.
+func (r Result) Problems() []string {
+	var out []string
+	for _, row := range r.Rows {
+		if row.Verdict == Pass || (row.Verdict == Improved && !r.Strict) {
+			continue
+		}
+		if row.Metric == "" {
+			out = append(out, fmt.Sprintf("%s: %s %s", row.Run, row.Verdict, row.Note))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s: %s %s: baseline %.6g, current %.6g (Δ %+.3g, tolerance %s)",
+			row.Run, row.Metric, row.Verdict, row.Baseline, row.Current, row.Delta, row.Tolerance))
+	}
+	return out
+}
+
+// Compare gates current runs against base. Runs are matched by name; tolerances are per metric
+// (missing entries mean exact). Runs present now but absent from the baseline are reported as
+// new and do not fail the gate.
+func Compare(base Baseline, current []Run, tolerances map[string]Tolerance, strict bool) Result {
+	res := Result{Experiment: base.Experiment, Strict: strict}
+	byName := make(map[string]Run, len(current))
+	for _, r := range current {
+		byName[r.Name] = r
+	}
+	seen := make(map[string]bool, len(base.Runs))
+	for _, b := range base.Runs {
+		seen[b.Name] = true
+		cur, ok := byName[b.Name]
+		if !ok {
+			res.Rows = append(res.Rows, Row{Run: b.Name, Verdict: Missing, Note: "no current run with this name"})
+			continue
+		}
+		if cur.Status != "ok" {
+			res.Rows = append(res.Rows, Row{Run: b.Name, Verdict: Failed, Note: "run status " + cur.Status})
+			continue
+		}
+		note := ""
+		if cur.ID != b.ID {
+			note = fmt.Sprintf("config changed (id %s → %s)", b.ID, cur.ID)
+		}
+		for _, m := range Metrics {
+			bv, inBase := b.Metrics[m]
+			if !inBase {
+				continue
+			}
+			cv, inCur := cur.Metrics[m]
+			row := Row{Run: b.Name, Metric: m, Baseline: bv, Current: cv, Tolerance: tolerances[m], Note: note}
+			if !inCur {
+				row.Verdict, row.Note = Missing, "metric not measured"
+				res.Rows = append(res.Rows, row)
+				continue
+			}
+			row.Delta = cv - bv
+			row.Verdict = judge(m, bv, cv, row.Tolerance)
+			res.Rows = append(res.Rows, row)
+		}
+	}
+	var extra []string
+	for _, r := range current {
+		if !seen[r.Name] {
+			extra = append(extra, r.Name)
+		}
+	}
+	sort.Strings(extra)
+	for _, name := range extra {
+		res.Rows = append(res.Rows, Row{Run: name, Verdict: Pass, Note: "new run, not in baseline"})
+	}
+	return res
+}
+
+// judge classifies a change of metric from base to cur under tol.
+func judge(metric string, base, cur float64, tol Tolerance) Verdict {
+	if math.IsNaN(cur) || math.IsInf(cur, 0) {
+		return Regressed
+	}
+	delta := cur - base
+	if math.Abs(delta) <= tol.allowed(base) {
+		return Pass
+	}
+	worse := delta > 0
+	if higherIsBetter(metric) {
+		worse = delta < 0
+	}
+	if worse {
+		return Regressed
+	}
+	return Improved
+}
+
+// Markdown renders the result as a GitHub-flavoured markdown table with a verdict line.
+func (r Result) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Regression check: %s\n\n", r.Experiment)
+	b.WriteString("| run | metric | baseline | current | Δ | tolerance | verdict |\n")
+	b.WriteString("|---|---|---:|---:|---:|---|---|\n")
+	for _, row := range r.Rows {
+		if row.Metric == "" {
+			fmt.Fprintf(&b, "| %s | | | | | | %s %s |\n", row.Run, row.Verdict, row.Note)
+			continue
+		}
+		verdict := string(row.Verdict)
+		if row.Note != "" {
+			verdict += " (" + row.Note + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.6f | %.6f | %+.2e | %s | %s |\n",
+			row.Run, row.Metric, row.Baseline, row.Current, row.Delta, row.Tolerance, verdict)
+	}
+	b.WriteString("\n")
+	if r.Failed() {
+		b.WriteString("**FAIL**:\n\n")
+		for _, p := range r.Problems() {
+			b.WriteString("- " + p + "\n")
+		}
+	} else {
+		b.WriteString("**PASS**: every metric is within tolerance of the baseline.\n")
+	}
+	return b.String()
+}

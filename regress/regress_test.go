@@ -1,0 +1,145 @@
+package regress
+
+import (
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func run(name string, evalLoss, acc float64) Run {
+	return Run{ID: "id-" + name, Name: name, Status: "ok", Metrics: map[string]float64{
+		EvalLoss: evalLoss, EvalLossTrain: evalLoss - 0.5, TrainLoss: evalLoss - 0.4, TokenAccuracy: acc,
+	}}
+}
+
+func TestCompare(t *testing.T) {
+	base, err := Record("smoke", []Run{run("format=sft", 3.0, 0.40), run("format=instruction", 2.5, 0.45)}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		current    []Run
+		tol        map[string]Tolerance
+		strict     bool
+		wantFail   bool
+		wantInText []string // each must appear in the problems
+	}{
+		{
+			name:    "identical passes",
+			current: []Run{run("format=sft", 3.0, 0.40), run("format=instruction", 2.5, 0.45)},
+		},
+		{
+			name:       "worse eval_loss fails exact gate",
+			current:    []Run{run("format=sft", 3.0, 0.40), run("format=instruction", 2.5000001, 0.45)},
+			wantFail:   true,
+			wantInText: []string{"format=instruction: eval_loss REGRESSED"},
+		},
+		{
+			name:    "worse eval_loss within absolute tolerance passes",
+			current: []Run{run("format=sft", 3.0, 0.40), run("format=instruction", 2.501, 0.45)},
+			tol:     map[string]Tolerance{EvalLoss: {Abs: 0.01}, EvalLossTrain: {Abs: 0.01}, TrainLoss: {Abs: 0.01}},
+		},
+		{
+			name:       "relative tolerance",
+			current:    []Run{run("format=sft", 3.0, 0.40), run("format=instruction", 2.6, 0.45)},
+			tol:        map[string]Tolerance{EvalLoss: {Rel: 0.01}, EvalLossTrain: {Rel: 0.1}, TrainLoss: {Rel: 0.1}},
+			wantFail:   true,
+			wantInText: []string{"format=instruction: eval_loss REGRESSED"},
+		},
+		{
+			name:       "lower accuracy is a regression",
+			current:    []Run{run("format=sft", 3.0, 0.39), run("format=instruction", 2.5, 0.45)},
+			wantFail:   true,
+			wantInText: []string{"format=sft: token_accuracy REGRESSED"},
+		},
+		{
+			name:    "improvement passes unless strict",
+			current: []Run{run("format=sft", 2.9, 0.40), run("format=instruction", 2.5, 0.45)},
+		},
+		{
+			name:       "improvement fails when strict",
+			current:    []Run{run("format=sft", 2.9, 0.40), run("format=instruction", 2.5, 0.45)},
+			strict:     true,
+			wantFail:   true,
+			wantInText: []string{"format=sft: eval_loss improved"},
+		},
+		{
+			name:       "missing run fails",
+			current:    []Run{run("format=sft", 3.0, 0.40)},
+			wantFail:   true,
+			wantInText: []string{"format=instruction: MISSING"},
+		},
+		{
+			name:       "failed run fails",
+			current:    []Run{run("format=sft", 3.0, 0.40), {Name: "format=instruction", Status: "diverged"}},
+			wantFail:   true,
+			wantInText: []string{"format=instruction: FAILED run status diverged"},
+		},
+		{
+			name:       "NaN is a regression whatever the tolerance",
+			current:    []Run{run("format=sft", math.NaN(), 0.40), run("format=instruction", 2.5, 0.45)},
+			tol:        map[string]Tolerance{EvalLoss: {Abs: 100}},
+			wantFail:   true,
+			wantInText: []string{"format=sft: eval_loss REGRESSED"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := Compare(base, tt.current, tt.tol, tt.strict)
+			if res.Failed() != tt.wantFail {
+				t.Fatalf("Failed() = %v, want %v\n%s", res.Failed(), tt.wantFail, res.Markdown())
+			}
+			text := strings.Join(res.Problems(), "\n")
+			for _, want := range tt.wantInText {
+				if !strings.Contains(text, want) {
+					t.Errorf("problems do not mention %q:\n%s", want, text)
+				}
+			}
+			md := res.Markdown()
+			wantVerdict := "**PASS**"
+			if tt.wantFail {
+				wantVerdict = "**FAIL**"
+			}
+			if !strings.Contains(md, wantVerdict) {
+				t.Errorf("markdown lacks %s:\n%s", wantVerdict, md)
+			}
+		})
+	}
+}
+
+func TestRecordRefusesUnfinishedRuns(t *testing.T) {
+	_, err := Record("smoke", []Run{run("a", 1, 0.5), {Name: "b", Status: "failed"}}, time.Now())
+	if err == nil || !strings.Contains(err.Error(), "b (failed)") {
+		t.Fatalf("err = %v, want it to name run b", err)
+	}
+	if _, err := Record("smoke", nil, time.Now()); err == nil {
+		t.Fatal("want an error for an empty baseline")
+	}
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "baselines", "smoke.json")
+	base, err := Record("smoke", []Run{run("b", 1.25, 0.5), run("a", 1.5, 0.25)}, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Save(path, base); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadBaseline(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Runs[0].Name != "a" || got.Runs[1].Metrics[EvalLoss] != 1.25 || !got.Recorded.Equal(base.Recorded) {
+		t.Fatalf("round trip changed the baseline: %+v", got)
+	}
+	if res := Compare(got, []Run{run("a", 1.5, 0.25), run("b", 1.25, 0.5)}, nil, true); res.Failed() {
+		t.Fatalf("reloaded baseline does not match its own runs exactly:\n%s", res.Markdown())
+	}
+	if _, err := LoadBaseline(filepath.Join(t.TempDir(), "none.json")); err == nil || !strings.Contains(err.Error(), "sftlab baseline") {
+		t.Fatalf("missing baseline error = %v, want a hint to record one", err)
+	}
+}
