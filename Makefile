@@ -6,16 +6,48 @@
 export GOEXPERIMENT := simd
 # Never let GoMLX fetch a PJRT plugin.
 export GOMLX_NO_AUTO_INSTALL := 1
+# Use the AVX2 kernels even where AVX-512 exists, so that every x86-64 machine computes the same
+# bits and a baseline recorded on one machine reproduces exactly on another.
+export GOMLX_SIMD_AVX512 := false
 
 GO      ?= go
 BIN     := bin/sftlab
 NAME    ?= smoke
 ARGS    ?=
 
-.PHONY: build test bench experiment run report regress clean vet
+.PHONY: build test bench experiment run report regress baseline clean vet
 
 build:
 	$(GO) build -o $(BIN) ./cmd/sftlab
+
+# Train every run of experiments/$(NAME).yaml (finished runs are skipped), then write the report.
+# The report is written even when some runs failed; the exit status still says so.
+experiment: build
+	@status=0; ./$(BIN) run experiments/$(NAME).yaml $(ARGS) || status=$$?; \
+	./$(BIN) report $(NAME) || exit $$?; \
+	echo "report: reports/$(NAME)/REPORT.md"; exit $$status
+
+run: build
+	./$(BIN) run experiments/$(NAME).yaml $(ARGS)
+
+report: build
+	./$(BIN) report $(NAME)
+
+# Run experiments/$(NAME).yaml and gate it against baselines/$(NAME).json.
+regress: build
+	./$(BIN) regress $(NAME) $(ARGS)
+
+# Record the finished runs of experiments/$(NAME).yaml as baselines/$(NAME).json.
+baseline: build
+	./$(BIN) baseline $(NAME)
+
+# Train the benchmark configurations T1 and T2 for 20 steps and compare with the PyTorch peer
+# (run only when $(PYTHON) imports torch); the last lines are one JSON object per configuration.
+PEER    ?= ../shared/peer/peer_torch_gpt.py
+PYTHON  ?= /usr/bin/python3
+bench:
+	$(GO) build -o bin/sftlab-bench ./cmd/sftlab-bench
+	./bin/sftlab-bench -configs T1,T2 -steps 20 -peer $(PEER) -python $(PYTHON)
 
 vet:
 	$(GO) vet ./...

@@ -1,32 +1,131 @@
-// Package backend creates the GoMLX compute backend that sftlab trains on.
-//
-// The default, "cpu", is GoMLX's pure-Go backend; it never downloads anything.
 package backend
 
 import (
 	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
 
 	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend" // registers the pure-Go backend
+	_ "github.com/gomlx/compute/gobackend" // registers the pure-Go backend as "go"
 )
 
-// Config selects a backend.
+// Backend names accepted by [Config.Name].
+const (
+	// CPU is GoMLX's pure-Go backend.
+	CPU = "cpu"
+	// GPU is GoMLX's XLA backend with a PJRT CUDA plugin.
+	GPU = "gpu"
+)
+
+// Config selects and configures a backend. The zero value is the default "cpu" backend.
 type Config struct {
-	// Name is "cpu" (pure Go, the default) or "gpu" (XLA with a PJRT plugin).
+	// Name is "cpu" (pure Go, the default when empty) or "gpu" (XLA with a PJRT plugin).
 	Name string
+
+	// Plugin is the PJRT plugin for the "gpu" backend (config key backend.plugin): a plugin
+	// file (.so) or a directory holding one. When empty, the directories (or files) listed in
+	// the PJRT_PLUGIN_LIBRARY_PATH environment variable are searched.
+	Plugin string
+
+	// DisableLayoutRewrite turns off the DotGeneral layout decorator of the "cpu" backend, so
+	// the plain Go backend is returned. Results agree to within rounding; the decorated
+	// backend is faster on attention-shaped and gradient matrix multiplications.
+	DisableLayoutRewrite bool
+
+	// DisableFusion makes the "cpu" backend refuse GoMLX's fused operations (Softmax, Gelu,
+	// LayerNorm, Dense, attention), so GoMLX builds their decomposed form only. This is the
+	// per-backend equivalent of GOMLX_FUSION=false: in training, fused ops run forward but
+	// their gradients use the decomposed graph, so fusion computes both.
+	DisableFusion bool
 }
 
-// New returns the backend named by cfg.
+// goConfig is the Go backend's configuration. Unlimited parallelism (-1): the default
+// (2×GOMAXPROCS workers) deadlocks on 2 CPUs, with workers waiting on the pool they occupy.
+const goParallelism = -1
+
+// New returns the backend selected by cfg.
+//
+// For "cpu" it never downloads anything and writes nothing to stdout. For "gpu" it needs a
+// binary built with -tags xla and a PJRT plugin (see [Config.Plugin]).
 func New(cfg Config) (compute.Backend, error) {
 	switch cfg.Name {
-	case "", "cpu":
-		// parallelism=-1: the default (2×GOMAXPROCS workers) deadlocks on 2 CPUs.
-		be, err := compute.NewWithConfig("go:parallelism=-1")
+	case "", CPU:
+		be, err := newGo()
 		if err != nil {
-			return nil, fmt.Errorf("backend cpu: %w", err)
+			return nil, fmt.Errorf("backend %s: %w", CPU, err)
+		}
+		if cfg.DisableLayoutRewrite && !cfg.DisableFusion {
+			return be, nil
+		}
+		return Decorate(be, DecorateOptions{
+			RewriteDotGeneral: !cfg.DisableLayoutRewrite,
+			DisableFusion:     cfg.DisableFusion,
+		}), nil
+	case GPU:
+		path, err := FindPlugin(cfg.Plugin, lookupPluginEnv())
+		if err != nil {
+			return nil, fmt.Errorf("backend %s: %w", GPU, err)
+		}
+		be, err := newXLA(path)
+		if err != nil {
+			return nil, fmt.Errorf("backend %s: plugin %s: %w", GPU, path, err)
 		}
 		return be, nil
 	default:
-		return nil, fmt.Errorf("backend %q: unknown backend (want cpu or gpu)", cfg.Name)
+		return nil, fmt.Errorf("backend %q: unknown backend name (key backend.name): want %q or %q",
+			cfg.Name, CPU, GPU)
 	}
+}
+
+// newGo creates the pure-Go backend with unlimited parallelism.
+//
+// The Go backend's "parallelism=N" option prints a line to stdout, which would corrupt
+// machine-readable command output. So the backend is created with its defaults and the
+// parallelism is set on its exported worker pool (Backend.Workers.SetMaxParallelism),
+// reached by reflection because the backend type lives in an internal package.
+func newGo() (compute.Backend, error) {
+	be, err := compute.NewWithConfig("go")
+	if err != nil {
+		return nil, fmt.Errorf("creating the Go backend: %w", err)
+	}
+	if err := setGoParallelism(be, goParallelism); err != nil {
+		// A GoMLX upgrade changed the backend's layout: fall back to the config option, which
+		// works but prints a line to stdout.
+		slog.Warn("backend: setting Go backend parallelism directly failed; using the config option",
+			"err", err)
+		be.Finalize()
+		be, err = compute.NewWithConfig(fmt.Sprintf("go:parallelism=%d", goParallelism))
+		if err != nil {
+			return nil, fmt.Errorf("creating the Go backend with parallelism=%d: %w", goParallelism, err)
+		}
+	}
+	want := fmt.Sprintf("parallelism=%d", goParallelism)
+	if !strings.Contains(be.Description(), want) {
+		return nil, fmt.Errorf("Go backend reports %q, want %s", be.Description(), want)
+	}
+	return be, nil
+}
+
+// setGoParallelism calls be.Workers.SetMaxParallelism(n) on the Go backend.
+func setGoParallelism(be compute.Backend, n int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("reflection on %T: %v", be, r)
+		}
+	}()
+	v := reflect.ValueOf(be)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("unexpected Go backend type %T", be)
+	}
+	workers := v.Elem().FieldByName("Workers")
+	if !workers.IsValid() || workers.IsNil() {
+		return fmt.Errorf("Go backend %T has no Workers pool", be)
+	}
+	set := workers.MethodByName("SetMaxParallelism")
+	if !set.IsValid() {
+		return fmt.Errorf("Go backend worker pool %s has no SetMaxParallelism", workers.Type())
+	}
+	set.Call([]reflect.Value{reflect.ValueOf(n)})
+	return nil
 }

@@ -40,6 +40,13 @@ sweeping formats, masking, learning rates, steps and seeds, and reports the resu
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log debug messages")
 	for _, newCmd := range []func(*globalOpts) *cobra.Command{
 		// Subcommands, one file each.
+		newRunCmd,
+		newBaselineCmd,
+		newRegressCmd,
+		newTokenizeCmd,
+		newReportCmd,
+		newCompareCmd,
+		newPreviewCmd,
 	} {
 		root.AddCommand(newCmd(g))
 	}

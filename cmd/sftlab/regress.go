@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sftlab/sftlab/configs"
+	"github.com/sftlab/sftlab/internal/atomicfile"
+	"github.com/sftlab/sftlab/metrics"
+	"github.com/sftlab/sftlab/regress"
+	"github.com/sftlab/sftlab/runner"
+)
+
+// experimentPath maps an experiment name to experiments/NAME.yaml; a path is kept as it is.
+func experimentPath(name string) string {
+	if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || strings.ContainsRune(name, filepath.Separator) {
+		return name
+	}
+	return filepath.Join("experiments", name+".yaml")
+}
+
+// baselinePath is where the baseline of experiment name is kept by default.
+func baselinePath(name string) string { return filepath.Join("baselines", name+".json") }
+
+// toRegressRun converts a run's recorded info into the gate's view of it.
+func toRegressRun(info metrics.RunInfo) regress.Run {
+	s := info.Summary
+	return regress.Run{
+		ID:     info.ID,
+		Name:   info.Name,
+		Status: string(info.Status),
+		Metrics: map[string]float64{
+			regress.EvalLoss:      s.EvalLoss,
+			regress.EvalLossTrain: s.EvalLossTrain,
+			regress.TrainLoss:     s.FinalTrainLoss,
+			regress.TokenAccuracy: s.TokenAccuracy,
+		},
+		Provenance: regress.Provenance{
+			GitCommit:    info.Provenance.GitCommit,
+			GitDirty:     info.Provenance.GitDirty,
+			GoVersion:    info.Provenance.GoVersion,
+			GoMLXVersion: info.Provenance.GoMLXVersion,
+			Backend:      info.Provenance.Backend,
+			Device:       info.Provenance.Device,
+		},
+	}
+}
+
+// baselineOpts are the flags of `sftlab baseline`.
+type baselineOpts struct {
+	*globalOpts
+	name string
+	sets []string
+	out  string
+}
+
+func newBaselineCmd(g *globalOpts) *cobra.Command {
+	opts := &baselineOpts{globalOpts: g}
+	cmd := &cobra.Command{
+		Use:   "baseline NAME",
+		Short: "Record an experiment's finished runs as the regression baseline",
+		Long: `Baseline records, for every run of experiments/NAME.yaml, its eval_loss (valid and
+train), final train_loss and token accuracy, with the provenance of the code that produced
+them, into baselines/NAME.json. Every run must have finished: run the experiment first.`,
+		Example: `  sftlab run experiments/smoke.yaml && sftlab baseline smoke`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.name = args[0]
+			return baselineRun(opts)
+		},
+	}
+	cmd.Flags().StringArrayVar(&opts.sets, "set", nil, "override a config key, as given to sftlab run (repeatable)")
+	cmd.Flags().StringVarP(&opts.out, "out", "o", "", "baseline file (default baselines/NAME.json)")
+	return cmd
+}
+
+func baselineRun(opts *baselineOpts) error {
+	exp, err := configs.Load(experimentPath(opts.name), opts.sets)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	var runs []regress.Run
+	for _, run := range exp.Runs {
+		info, err := metrics.ReadRunInfo(filepath.Join(runner.RunDir(exp, run), metrics.RunInfoFile))
+		if err != nil {
+			return fmt.Errorf("baseline %s: run %s has not run: %w (run `sftlab run %s` first)", exp.Name, run.Name, err, exp.Path)
+		}
+		runs = append(runs, toRegressRun(info))
+	}
+	base, err := regress.Record(exp.Name, runs, time.Now())
+	if err != nil {
+		return err
+	}
+	out := opts.out
+	if out == "" {
+		out = baselinePath(exp.Name)
+	}
+	if err := regress.Save(out, base); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.stdout, "recorded %d runs of %s in %s\n", len(runs), exp.Name, out)
+	return nil
+}
+
+// regressOpts are the flags of `sftlab regress`.
+type regressOpts struct {
+	*globalOpts
+	name     string
+	sets     []string
+	baseline string
+	out      string
+	strict   bool
+	quiet    bool
+}
+
+func newRegressCmd(g *globalOpts) *cobra.Command {
+	opts := &regressOpts{globalOpts: g}
+	cmd := &cobra.Command{
+		Use:   "regress NAME",
+		Short: "Run an experiment and gate its metrics against the baseline",
+		Long: `Regress runs experiments/NAME.yaml (reusing a finished run only when the same commit of clean
+code produced it), compares every run with baselines/NAME.json metric by metric, prints a
+markdown table (baseline, current, Δ, tolerance, verdict) and writes it to
+reports/NAME/regress.md.
+
+Tolerances come from the experiment's regress.tolerances (abs and rel per metric); a metric
+without one must match exactly, which holds on the backend that recorded the baseline since
+runs are bit-reproducible. The exit status is 1 when a metric is worse than its tolerance, a
+baseline run is missing or a run failed; improvements beyond tolerance are reported and fail
+only with --strict.`,
+		Example: `  sftlab regress smoke
+  sftlab regress smoke --set data.masking=pad     # check a proposed change`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.name = args[0]
+			return regressRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringArrayVar(&opts.sets, "set", nil, "override a config key, e.g. --set train.learning_rate=1e-4 (repeatable)")
+	cmd.Flags().StringVar(&opts.baseline, "baseline", "", "baseline file (default baselines/NAME.json)")
+	cmd.Flags().StringVarP(&opts.out, "out", "o", "", "where to write the markdown table (default reports/NAME/regress.md)")
+	cmd.Flags().BoolVar(&opts.strict, "strict", false, "fail on improvements beyond tolerance too (the baseline is stale)")
+	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "no progress bars or logs")
+	return cmd
+}
+
+func regressRun(ctx context.Context, opts *regressOpts) error {
+	exp, err := configs.Load(experimentPath(opts.name), opts.sets)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	bpath := opts.baseline
+	if bpath == "" {
+		bpath = baselinePath(exp.Name)
+	}
+	base, err := regress.LoadBaseline(bpath)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	wd, _ := filepath.Abs(".")
+	code := runner.DetectCodeVersion(ctx, wd)
+	sum, err := runExperiment(ctx, opts.globalOpts, exp, runner.Options{
+		Quiet: opts.quiet,
+		Reuse: func(info metrics.RunInfo) bool {
+			return code.Matches(runner.CodeVersion{Commit: info.Provenance.GitCommit, Dirty: info.Provenance.GitDirty})
+		},
+	})
+	if err != nil {
+		return err
+	}
+	var current []regress.Run
+	for _, o := range sum.Outcomes {
+		current = append(current, toRegressRun(o.Info))
+	}
+	tolerances := map[string]regress.Tolerance{}
+	for k, t := range exp.Base.Regress.Tolerances {
+		tolerances[k] = regress.Tolerance{Abs: t.Abs, Rel: t.Rel}
+	}
+	res := regress.Compare(base, current, tolerances, opts.strict)
+	md := res.Markdown()
+	out := opts.out
+	if out == "" {
+		out = filepath.Join("reports", exp.Name, "regress.md")
+	}
+	if err := atomicfile.WriteFile(out, []byte(md)); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.stdout, "\n%s\nwritten to %s\n", md, out)
+	if res.Failed() {
+		return &exitError{code: 1, err: fmt.Errorf("regression gate failed for %s:\n  %s", exp.Name, strings.Join(res.Problems(), "\n  "))}
+	}
+	return nil
+}

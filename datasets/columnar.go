@@ -1,0 +1,249 @@
+package datasets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/sftlab/sftlab/tokenizer"
+)
+
+// Column names read from Parquet and Arrow files. "messages" is either a list of structs with
+// string fields "role" and "content", or a string column holding that list as JSON.
+const (
+	colTask        = "task"
+	colInstruction = "instruction"
+	colInput       = "input"
+	colOutput      = "output"
+	colMessages    = "messages"
+)
+
+// loadParquet reads records from a Parquet file.
+func loadParquet(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", path, err)
+	}
+	defer f.Close()
+	mem := memory.NewGoAllocator()
+	tbl, err := pqarrow.ReadTable(context.Background(), f, parquet.NewReaderProperties(mem), pqarrow.ArrowReadProperties{}, mem)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: not a readable Parquet file: %w", path, err)
+	}
+	defer tbl.Release()
+	tr := array.NewTableReader(tbl, 1<<16)
+	defer tr.Release()
+	cr := columnReader{path: path}
+	for tr.Next() {
+		if err := cr.add(tr.RecordBatch()); err != nil {
+			return nil, err
+		}
+	}
+	if err := tr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("dataset %s: %w", path, err)
+	}
+	return cr.recs, nil
+}
+
+// loadArrow reads records from an Arrow IPC file (the random-access "file" format, also called
+// Feather v2) or, failing that, an Arrow IPC stream.
+func loadArrow(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", path, err)
+	}
+	defer f.Close()
+	cr := columnReader{path: path}
+	if fr, ferr := ipc.NewFileReader(f); ferr == nil {
+		defer fr.Close()
+		for i := range fr.NumRecords() {
+			batch, err := fr.RecordBatch(i)
+			if err != nil {
+				return nil, fmt.Errorf("dataset %s: record batch %d: %w", path, i, err)
+			}
+			if err := cr.add(batch); err != nil {
+				return nil, err
+			}
+		}
+		return cr.recs, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", path, err)
+	}
+	sr, err := ipc.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: not an Arrow IPC file or stream: %w", path, err)
+	}
+	defer sr.Release()
+	for sr.Next() {
+		if err := cr.add(sr.RecordBatch()); err != nil {
+			return nil, err
+		}
+	}
+	if err := sr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("dataset %s: %w", path, err)
+	}
+	return cr.recs, nil
+}
+
+// columnReader turns record batches of one file into Records, counting rows across batches so
+// errors name the row.
+type columnReader struct {
+	path string
+	rows int
+	recs []Record
+}
+
+// stringColumn is satisfied by arrow's String, LargeString and StringView arrays.
+type stringColumn interface {
+	arrow.Array
+	Value(i int) string
+}
+
+func (c *columnReader) add(batch arrow.RecordBatch) error {
+	schema := batch.Schema()
+	column := func(name string) (arrow.Array, error) {
+		idx := schema.FieldIndices(name)
+		if len(idx) == 0 {
+			return nil, nil
+		}
+		return batch.Column(idx[0]), nil
+	}
+	strCol := func(name string) (stringColumn, error) {
+		col, _ := column(name)
+		if col == nil {
+			return nil, nil
+		}
+		s, ok := col.(stringColumn)
+		if !ok {
+			return nil, fmt.Errorf("dataset %s: column %q has type %s, want a string column", c.path, name, col.DataType())
+		}
+		return s, nil
+	}
+	task, err := strCol(colTask)
+	if err != nil {
+		return err
+	}
+	msgCol, _ := column(colMessages)
+	var instr, input, output stringColumn
+	if msgCol == nil {
+		if instr, err = strCol(colInstruction); err != nil {
+			return err
+		}
+		if input, err = strCol(colInput); err != nil {
+			return err
+		}
+		if output, err = strCol(colOutput); err != nil {
+			return err
+		}
+		if output == nil || (instr == nil && input == nil) {
+			return fmt.Errorf("dataset %s: columns %v: want string columns %q, %q and %q (alpaca shape) or a %q column (chat shape)",
+				c.path, fieldNames(schema), colInstruction, colInput, colOutput, colMessages)
+		}
+	}
+	get := func(col stringColumn, i int) string {
+		if col == nil || col.IsNull(i) {
+			return ""
+		}
+		return col.Value(i)
+	}
+	for i := range int(batch.NumRows()) {
+		row := c.rows + i
+		r := Record{Task: get(task, i)}
+		if msgCol != nil {
+			msgs, err := messagesAt(msgCol, i)
+			if err != nil {
+				return fmt.Errorf("dataset %s: row %d: column %q: %w", c.path, row, colMessages, err)
+			}
+			if err := validateChat(msgs); err != nil {
+				return fmt.Errorf("dataset %s: row %d: %w", c.path, row, err)
+			}
+			r.Messages = msgs
+		} else {
+			r.Instruction, r.Input, r.Output = get(instr, i), get(input, i), get(output, i)
+			if err := validateAlpaca(r); err != nil {
+				return fmt.Errorf("dataset %s: row %d: %w", c.path, row, err)
+			}
+		}
+		c.recs = append(c.recs, r)
+	}
+	c.rows += int(batch.NumRows())
+	return nil
+}
+
+// messagesAt reads the messages of row i from a list<struct<role, content>> column or from a
+// string column holding them as JSON.
+func messagesAt(col arrow.Array, i int) ([]tokenizer.Message, error) {
+	if col.IsNull(i) {
+		return nil, errors.New("null: want a list of {role, content}")
+	}
+	if s, ok := col.(stringColumn); ok {
+		var raw []rawMessage
+		if err := json.Unmarshal([]byte(s.Value(i)), &raw); err != nil {
+			return nil, fmt.Errorf("bad JSON: %w", err)
+		}
+		msgs := make([]tokenizer.Message, len(raw))
+		for j, m := range raw {
+			if m.Role == nil || m.Content == nil {
+				return nil, fmt.Errorf("messages[%d]: missing \"role\" or \"content\"", j)
+			}
+			msgs[j] = tokenizer.Message{Role: *m.Role, Content: *m.Content}
+		}
+		return msgs, nil
+	}
+	list, ok := col.(array.ListLike)
+	if !ok {
+		return nil, fmt.Errorf("type %s: want list<struct<role: string, content: string>> or a JSON string", col.DataType())
+	}
+	st, ok := list.ListValues().(*array.Struct)
+	if !ok {
+		return nil, fmt.Errorf("type %s: want list<struct<role: string, content: string>>", col.DataType())
+	}
+	field := func(name string) (stringColumn, error) {
+		idx, ok := st.DataType().(*arrow.StructType).FieldIdx(name)
+		if !ok {
+			return nil, fmt.Errorf("type %s: the struct has no %q field", col.DataType(), name)
+		}
+		s, ok := st.Field(idx).(stringColumn)
+		if !ok {
+			return nil, fmt.Errorf("type %s: field %q is not a string", col.DataType(), name)
+		}
+		return s, nil
+	}
+	roles, err := field("role")
+	if err != nil {
+		return nil, err
+	}
+	contents, err := field("content")
+	if err != nil {
+		return nil, err
+	}
+	start, end := list.ValueOffsets(i)
+	msgs := make([]tokenizer.Message, 0, end-start)
+	for j := int(start); j < int(end); j++ {
+		if st.IsNull(j) || roles.IsNull(j) || contents.IsNull(j) {
+			return nil, fmt.Errorf("messages[%d]: null role or content", j-int(start))
+		}
+		msgs = append(msgs, tokenizer.Message{Role: roles.Value(j), Content: contents.Value(j)})
+	}
+	return msgs, nil
+}
+
+// fieldNames lists the column names of schema, for error messages.
+func fieldNames(schema *arrow.Schema) []string {
+	names := make([]string, schema.NumFields())
+	for i := range names {
+		names[i] = schema.Field(i).Name
+	}
+	return names
+}

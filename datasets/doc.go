@@ -1,0 +1,47 @@
+// Package datasets turns instruction data into the token ids and labels a causal language model
+// trains on.
+//
+// It loads records from the built-in Chinese teaching set ("builtin:teaching_zh") or from files
+// (JSONL, a JSON array, Parquet or Arrow IPC) in either the alpaca shape (instruction, input,
+// output) or the chat shape (a list of role/content messages), splits them into train and valid
+// sets, renders them in one of three formats and encodes them with a tokenizer, masking labels
+// according to one of three masking modes.
+//
+// # Formats
+//
+//   - "sft": 问题：{input}\n回答：{output}
+//   - "instruction": 指令：{instruction}\n输入：{input}\n回答：{output}
+//   - "chat": the tokenizer's chat template (Qwen3 ChatML, thinking disabled).
+//
+// A record of one shape can be rendered in every format; see [Record.ChatMessages] and
+// [Record.Alpaca] for the conversion rules.
+//
+// # Encoding
+//
+// A sequence is encode(prompt) ++ encode(response) ++ [eos]. The prompt and the response are
+// tokenized separately: this is what happens at inference, where the model continues the token ids
+// of the prompt, and it makes the prompt/response boundary an exact token position instead of
+// something found by searching the token ids for the response text. For "chat", the rendered
+// template is split at every assistant turn: each assistant content is a response and the
+// template's own <|im_end|> after it is its end-of-sequence token. The newline the template puts
+// after the final <|im_end|> is left out, so every sequence ends with the eos token and
+// Example.Text is the template's rendering without that last newline. Text is always
+// Decode(IDs).
+//
+// # Masking
+//
+//   - "pad": the classroom behaviour. The pad id is the eos id, and every position holding the
+//     eos id gets label -100, so the real end of sequence is never learned.
+//   - "eos_safe": every token carries a label; only padding (added by the trainer) is masked.
+//   - "completion_only": prompt tokens are masked too; only response tokens and their end token
+//     carry a label.
+//
+// Labels are not shifted: label[i] is ids[i] or -100, and the trainer predicts label[i+1] from
+// position i. Padding is added per batch by the trainer, with [PadID] and label -100.
+//
+// # Preview
+//
+// [WritePreview], [WriteStats] and [WriteJSON] show encoded examples as the model sees them:
+// the decoded text with special tokens, every token with its id and whether it is trained, and
+// the dataset's length distribution and truncation count.
+package datasets

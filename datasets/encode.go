@@ -1,0 +1,298 @@
+package datasets
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sftlab/sftlab/tokenizer"
+)
+
+// Formats: how a record is rendered as text.
+const (
+	FormatSFT         = "sft"         // 问题：{input}\n回答：{output}
+	FormatInstruction = "instruction" // 指令：{instruction}\n输入：{input}\n回答：{output}
+	FormatChat        = "chat"        // the tokenizer's chat template, thinking disabled
+)
+
+// Masking modes: which positions carry a label.
+const (
+	MaskPad            = "pad"             // pad = eos, every eos position masked (the classroom collator)
+	MaskEOSSafe        = "eos_safe"        // every token trained; only padding masked
+	MaskCompletionOnly = "completion_only" // prompt masked; response tokens and their end token trained
+)
+
+// IgnoreIndex is the label of a position that does not count in the loss.
+const IgnoreIndex = -100
+
+// Formats returns the supported format names.
+func Formats() []string { return []string{FormatSFT, FormatInstruction, FormatChat} }
+
+// Maskings returns the supported masking mode names.
+func Maskings() []string { return []string{MaskPad, MaskEOSSafe, MaskCompletionOnly} }
+
+// Tokenizer is what encoding needs from a tokenizer; *tokenizer.Tokenizer implements it.
+type Tokenizer interface {
+	Encode(text string) []int
+	Decode(ids []int) string
+	EOS() int
+	Pad() int
+	TokenText(id int) string
+	RenderChat(msgs []tokenizer.Message, addGenerationPrompt bool) string
+}
+
+// EncodeOptions selects the format, the masking mode and the truncation length.
+type EncodeOptions struct {
+	Format    string // FormatSFT, FormatInstruction or FormatChat
+	Masking   string // MaskPad, MaskEOSSafe or MaskCompletionOnly
+	MaxLength int    // keep at most this many tokens (the start of the sequence); must be positive
+}
+
+// Validate reports an unknown format or masking mode or a non-positive MaxLength.
+func (o EncodeOptions) Validate() error {
+	if !slices.Contains(Formats(), o.Format) {
+		return fmt.Errorf("format %q: unknown format: use one of %s", o.Format, strings.Join(Formats(), ", "))
+	}
+	if !slices.Contains(Maskings(), o.Masking) {
+		return fmt.Errorf("masking %q: unknown masking mode: use one of %s", o.Masking, strings.Join(Maskings(), ", "))
+	}
+	if o.MaxLength <= 0 {
+		return fmt.Errorf("max_length %d: must be a positive number of tokens", o.MaxLength)
+	}
+	return nil
+}
+
+// Example is one encoded record: token ids and their unshifted labels.
+type Example struct {
+	Text      string  // Decode(IDs): the text exactly as the model sees it, special tokens included
+	IDs       []int32 // token ids, truncated to MaxLength
+	Labels    []int32 // IDs[i] where trained, IgnoreIndex where masked; not shifted
+	PromptLen int     // tokens before the first response token (capped at len(IDs))
+	Truncated bool    // the sequence was longer than MaxLength and its end was cut
+	FullLen   int     // number of tokens before truncation
+}
+
+// Trained returns the number of positions that carry a label.
+func (e Example) Trained() int {
+	n := 0
+	for _, l := range e.Labels {
+		if l != IgnoreIndex {
+			n++
+		}
+	}
+	return n
+}
+
+// Masked returns the number of positions labelled IgnoreIndex.
+func (e Example) Masked() int { return len(e.Labels) - e.Trained() }
+
+// PadID returns the token id the trainer pads with under masking: the eos id for MaskPad (the
+// classroom's pad = eos), the tokenizer's own pad id otherwise. Padding positions always get
+// label IgnoreIndex.
+func PadID(tok Tokenizer, masking string) int {
+	if masking == MaskPad {
+		return tok.EOS()
+	}
+	return tok.Pad()
+}
+
+// segment is a piece of a rendered record: prompt text (never a response) or a response, which
+// is followed by the eos token.
+type segment struct {
+	text     string
+	response bool
+}
+
+// Template prefixes of the sft and instruction formats, byte for byte the classroom's.
+const (
+	sftQuestion      = "问题："
+	sftAnswer        = "\n回答："
+	instrInstruction = "指令："
+	instrInput       = "\n输入："
+	instrAnswer      = "\n回答："
+)
+
+// segments renders r in format as alternating prompt and response pieces.
+func segments(tok Tokenizer, r Record, format string) ([]segment, error) {
+	switch format {
+	case FormatSFT:
+		_, input, output := r.Alpaca()
+		return []segment{{text: sftQuestion + input + sftAnswer}, {text: output, response: true}}, nil
+	case FormatInstruction:
+		instruction, input, output := r.Alpaca()
+		return []segment{{text: instrInstruction + instruction + instrInput + input + instrAnswer}, {text: output, response: true}}, nil
+	case FormatChat:
+		return chatSegments(tok, r.ChatMessages())
+	}
+	return nil, fmt.Errorf("format %q: unknown format: use one of %s", format, strings.Join(Formats(), ", "))
+}
+
+// Placeholder runes from the Unicode private use area mark assistant contents in the template.
+const (
+	placeholderOpen  = "\ue000"
+	placeholderClose = "\ue001"
+)
+
+// chatSegments renders msgs with the tokenizer's chat template and cuts the text at every
+// assistant content. The template is rendered once with each assistant content replaced by a
+// placeholder, so the cut points come from the template itself, not from searching the text for
+// the response. Each assistant content is a response; the template's eos text right after it
+// (<|im_end|> for Qwen3) becomes the response's eos token. Whatever the template renders between
+// turns (the "\n" after <|im_end|>, the next <|im_start|>user...) is prompt. The whitespace after
+// the final eos is omitted, so the sequence ends with the eos like the other formats; the result,
+// rejoined, must equal the template's own rendering of msgs without that trailing whitespace.
+func chatSegments(tok Tokenizer, msgs []tokenizer.Message) ([]segment, error) {
+	if err := validateChat(msgs); err != nil {
+		return nil, err
+	}
+	masked := slices.Clone(msgs)
+	var contents []string
+	for i, m := range msgs {
+		if strings.Contains(m.Content, placeholderOpen) || strings.Contains(m.Content, placeholderClose) {
+			return nil, fmt.Errorf("messages[%d]: content holds a reserved character (U+E000 or U+E001); remove it", i)
+		}
+		if m.Role == RoleAssistant {
+			masked[i].Content = placeholderOpen + strconv.Itoa(len(contents)) + placeholderClose
+			contents = append(contents, m.Content)
+		}
+	}
+	rendered := tok.RenderChat(masked, false)
+	eosText := tok.TokenText(tok.EOS())
+	var segs []segment
+	rest := rendered
+	for k, content := range contents {
+		ph := placeholderOpen + strconv.Itoa(k) + placeholderClose
+		before, after, ok := strings.Cut(rest, ph)
+		if !ok {
+			return nil, fmt.Errorf("assistant message %d: the chat template did not render its content", k)
+		}
+		if k > 0 {
+			var found bool
+			if before, found = strings.CutPrefix(before, eosText); !found {
+				return nil, fmt.Errorf("assistant message %d: the chat template does not close it with %s", k-1, eosText)
+			}
+		}
+		segs = append(segs, segment{text: before}, segment{text: content, response: true})
+		rest = after
+	}
+	tail, found := strings.CutPrefix(rest, eosText)
+	if !found || strings.TrimSpace(tail) != "" {
+		return nil, fmt.Errorf("the chat template does not end the last assistant message with %s", eosText)
+	}
+	var joined strings.Builder
+	for _, s := range segs {
+		joined.WriteString(s.text)
+		if s.response {
+			joined.WriteString(eosText)
+		}
+	}
+	if want := tok.RenderChat(msgs, false); joined.String()+tail != want {
+		return nil, fmt.Errorf("the chat template rewrites an assistant message (for example a <think> block or leading newlines); give plain assistant content")
+	}
+	return segs, nil
+}
+
+// Encode renders r in opts.Format, tokenizes it and labels it according to opts.Masking.
+//
+// The sequence is encode(prompt) ++ encode(response) ++ [eos], each piece tokenized on its own,
+// so the boundary is a token position and the prompt's tokens are those the model continues at
+// inference. Chat records give one (prompt, response) pair per assistant turn. Sequences longer
+// than opts.MaxLength keep their first MaxLength tokens and are marked Truncated (their eos is cut).
+func Encode(tok Tokenizer, r Record, opts EncodeOptions) (Example, error) {
+	if err := opts.Validate(); err != nil {
+		return Example{}, err
+	}
+	segs, err := segments(tok, r, opts.Format)
+	if err != nil {
+		return Example{}, err
+	}
+	eos := tok.EOS()
+	var ids, labels []int32
+	promptLen := -1
+	for _, s := range segs {
+		if s.response && promptLen < 0 {
+			promptLen = len(ids)
+		}
+		toks := tok.Encode(s.text)
+		if s.response {
+			toks = append(toks, eos)
+		}
+		for _, id := range toks {
+			label := int32(id)
+			switch {
+			case opts.Masking == MaskPad && id == eos:
+				label = IgnoreIndex
+			case opts.Masking == MaskCompletionOnly && !s.response:
+				label = IgnoreIndex
+			}
+			ids = append(ids, int32(id))
+			labels = append(labels, label)
+		}
+	}
+	ex := Example{FullLen: len(ids), PromptLen: promptLen}
+	if len(ids) > opts.MaxLength {
+		ids, labels = ids[:opts.MaxLength], labels[:opts.MaxLength]
+		ex.Truncated = true
+	}
+	ex.IDs, ex.Labels = ids, labels
+	ex.PromptLen = min(ex.PromptLen, len(ids))
+	ints := make([]int, len(ids))
+	for i, id := range ids {
+		ints[i] = int(id)
+	}
+	ex.Text = tok.Decode(ints)
+	return ex, nil
+}
+
+// Stats summarises a dataset's encoding. Lengths are token counts before truncation, so MaxLen
+// above the max_length shows how much truncation cuts; token counts are after truncation.
+type Stats struct {
+	N             int // examples
+	Truncated     int // examples longer than MaxLength
+	MinLen        int
+	MedianLen     int // nearest-rank median (the lower middle for an even count)
+	P95Len        int // nearest-rank 95th percentile
+	MaxLen        int
+	TrainedTokens int // positions carrying a label
+	MaskedTokens  int // positions labelled IgnoreIndex
+}
+
+// EncodeAll encodes every record with opts and summarises the result.
+func EncodeAll(tok Tokenizer, recs []Record, opts EncodeOptions) ([]Example, Stats, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, Stats{}, err
+	}
+	exs := make([]Example, 0, len(recs))
+	for i, r := range recs {
+		ex, err := Encode(tok, r, opts)
+		if err != nil {
+			return nil, Stats{}, fmt.Errorf("record %d: %w", i, err)
+		}
+		exs = append(exs, ex)
+	}
+	return exs, Summarize(exs), nil
+}
+
+// Summarize computes the Stats of exs.
+func Summarize(exs []Example) Stats {
+	st := Stats{N: len(exs)}
+	if len(exs) == 0 {
+		return st
+	}
+	lens := make([]int, len(exs))
+	for i, ex := range exs {
+		lens[i] = ex.FullLen
+		if ex.Truncated {
+			st.Truncated++
+		}
+		tr := ex.Trained()
+		st.TrainedTokens += tr
+		st.MaskedTokens += len(ex.Labels) - tr
+	}
+	slices.Sort(lens)
+	st.MinLen, st.MaxLen = lens[0], lens[len(lens)-1]
+	st.MedianLen = lens[(len(lens)-1)/2]
+	st.P95Len = lens[(95*len(lens)+99)/100-1] // nearest rank: ceil(0.95 n)
+	return st
+}

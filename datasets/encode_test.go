@@ -1,0 +1,342 @@
+package datasets
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sftlab/sftlab/tokenizer"
+)
+
+// qwen3 loads the committed Qwen3 tokenizer once per test binary.
+var qwen3 = sync.OnceValues(tokenizer.Qwen3)
+
+func loadTokenizer(t *testing.T) *tokenizer.Tokenizer {
+	t.Helper()
+	tok, err := qwen3()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func toInts(ids []int32) []int {
+	out := make([]int, len(ids))
+	for i, id := range ids {
+		out[i] = int(id)
+	}
+	return out
+}
+
+func toInt32s(ids []int) []int32 {
+	out := make([]int32, len(ids))
+	for i, id := range ids {
+		out[i] = int32(id)
+	}
+	return out
+}
+
+func TestEncodeTemplates(t *testing.T) {
+	tok := loadTokenizer(t)
+	rec := alpacaRecs[0]
+	tests := []struct {
+		format, prompt string
+	}{
+		{FormatSFT, "问题：图书馆周末不开放。\n回答："},
+		{FormatInstruction, "指令：翻译成英文。\n输入：图书馆周末不开放。\n回答："},
+		{FormatChat, "<|im_start|>user\n翻译成英文。\n图书馆周末不开放。<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.format, func(t *testing.T) {
+			ex, err := Encode(tok, rec, EncodeOptions{Format: tt.format, Masking: MaskEOSSafe, MaxLength: 512})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := tt.prompt + rec.Output + "<|im_end|>"; ex.Text != want {
+				t.Errorf("Text = %q\nwant   %q", ex.Text, want)
+			}
+			if got := tok.Decode(toInts(ex.IDs)); got != ex.Text {
+				t.Errorf("Decode(IDs) = %q, Text = %q", got, ex.Text)
+			}
+			// The boundary is where the separately encoded prompt ends.
+			wantIDs := append(toInt32s(tok.Encode(tt.prompt)), toInt32s(tok.Encode(rec.Output))...)
+			wantIDs = append(wantIDs, int32(tok.EOS()))
+			if !slices.Equal(ex.IDs, wantIDs) {
+				t.Errorf("IDs = %v\nwant  %v", ex.IDs, wantIDs)
+			}
+			if want := len(tok.Encode(tt.prompt)); ex.PromptLen != want {
+				t.Errorf("PromptLen = %d, want %d", ex.PromptLen, want)
+			}
+			if ex.Truncated || ex.FullLen != len(ex.IDs) {
+				t.Errorf("Truncated = %v, FullLen = %d, len = %d", ex.Truncated, ex.FullLen, len(ex.IDs))
+			}
+		})
+	}
+}
+
+// responseRuns returns the decoded text of each maximal run of trained positions.
+func responseRuns(tok *tokenizer.Tokenizer, ex Example) []string {
+	var runs []string
+	var cur []int
+	for i, l := range ex.Labels {
+		if l != IgnoreIndex {
+			cur = append(cur, int(ex.IDs[i]))
+		}
+		if (l == IgnoreIndex || i == len(ex.Labels)-1) && len(cur) > 0 {
+			runs = append(runs, tok.Decode(cur))
+			cur = nil
+		}
+	}
+	return runs
+}
+
+func TestMasking(t *testing.T) {
+	tok := loadTokenizer(t)
+	builtin, err := Load("builtin:teaching_zh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eos := int32(tok.EOS())
+	for _, format := range Formats() {
+		recs := builtin
+		if format == FormatChat {
+			recs = append(slices.Clone(builtin), chatRecs...)
+		}
+		for _, masking := range Maskings() {
+			t.Run(format+"/"+masking, func(t *testing.T) {
+				exs, st, err := EncodeAll(tok, recs, EncodeOptions{Format: format, Masking: masking, MaxLength: 512})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.N != len(recs) || st.Truncated != 0 {
+					t.Fatalf("Stats = %+v", st)
+				}
+				for i, ex := range exs {
+					last := len(ex.IDs) - 1
+					if len(ex.Labels) != len(ex.IDs) || ex.IDs[last] != eos {
+						t.Fatalf("record %d: %d ids, %d labels, last id %d; want equal lengths ending in eos %d",
+							i, len(ex.IDs), len(ex.Labels), ex.IDs[last], eos)
+					}
+					for p, l := range ex.Labels {
+						if l != IgnoreIndex && l != ex.IDs[p] {
+							t.Fatalf("record %d: label[%d] = %d, want %d or -100", i, p, l, ex.IDs[p])
+						}
+					}
+					switch masking {
+					case MaskPad:
+						for p, id := range ex.IDs {
+							if (id == eos) != (ex.Labels[p] == IgnoreIndex) {
+								t.Fatalf("record %d: position %d (id %d) has label %d; pad masks exactly the eos positions",
+									i, p, id, ex.Labels[p])
+							}
+						}
+					case MaskEOSSafe:
+						if ex.Masked() != 0 {
+							t.Fatalf("record %d: %d masked positions, want none", i, ex.Masked())
+						}
+					case MaskCompletionOnly:
+						var want []string
+						for _, m := range recs[i].ChatMessages() {
+							if m.Role == RoleAssistant {
+								want = append(want, m.Content+"<|im_end|>")
+							}
+						}
+						if format != FormatChat {
+							_, _, out := recs[i].Alpaca()
+							want = []string{out + "<|im_end|>"}
+						}
+						if got := responseRuns(tok, ex); !slices.Equal(got, want) {
+							t.Fatalf("record %d: trained spans %q, want the responses and their eos %q", i, got, want)
+						}
+						for p := range ex.PromptLen {
+							if ex.Labels[p] != IgnoreIndex {
+								t.Fatalf("record %d: prompt position %d is trained", i, p)
+							}
+						}
+					}
+					if masking != MaskPad && ex.Labels[last] != eos {
+						t.Fatalf("record %d: the final eos is masked under %s", i, masking)
+					}
+				}
+			})
+		}
+	}
+}
+
+type chatReference struct {
+	Name                string              `json:"name"`
+	AddGenerationPrompt bool                `json:"add_generation_prompt"`
+	Messages            []tokenizer.Message `json:"messages"`
+	Text                string              `json:"text"`
+}
+
+// TestChatTemplateReference checks the chat format against Qwen3's own Jinja chat template,
+// rendered by testdata/chat_template/gen_reference.mjs.
+func TestChatTemplateReference(t *testing.T) {
+	tok := loadTokenizer(t)
+	data, err := os.ReadFile(filepath.Join("testdata", "chat_template", "reference.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []chatReference
+	if err := json.Unmarshal(data, &refs); err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) < 6 {
+		t.Fatalf("%d references, want at least 6", len(refs))
+	}
+	for _, ref := range refs {
+		t.Run(ref.Name, func(t *testing.T) {
+			if got := tok.RenderChat(ref.Messages, ref.AddGenerationPrompt); got != ref.Text {
+				t.Errorf("RenderChat = %q\nJinja      %q", got, ref.Text)
+			}
+			if ref.AddGenerationPrompt {
+				return
+			}
+			for _, masking := range Maskings() {
+				ex, err := Encode(tok, Record{Messages: ref.Messages}, EncodeOptions{Format: FormatChat, Masking: masking, MaxLength: 4096})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The sequence stops at the final <|im_end|>: the template's trailing "\n" is not trained.
+				if ex.Text+"\n" != ref.Text {
+					t.Errorf("%s: Text = %q\nJinja  %q (without its final newline)", masking, ex.Text, ref.Text)
+				}
+			}
+		})
+	}
+}
+
+func TestTruncation(t *testing.T) {
+	tok := loadTokenizer(t)
+	full, err := Encode(tok, alpacaRecs[0], EncodeOptions{Format: FormatInstruction, Masking: MaskEOSSafe, MaxLength: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(full.IDs)
+	tests := []struct {
+		name          string
+		maxLength     int
+		wantTruncated bool
+	}{
+		{"fits exactly", n, false},
+		{"eos cut", n - 1, true},
+		{"inside the prompt", 3, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := EncodeOptions{Format: FormatInstruction, Masking: MaskCompletionOnly, MaxLength: tt.maxLength}
+			exs, st, err := EncodeAll(tok, alpacaRecs[:1], opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ex := exs[0]
+			if ex.Truncated != tt.wantTruncated || len(ex.IDs) != tt.maxLength || len(ex.Labels) != tt.maxLength ||
+				ex.FullLen != n || !slices.Equal(ex.IDs, full.IDs[:tt.maxLength]) {
+				t.Errorf("Encode = truncated %v, %d ids, %d labels, FullLen %d; want truncated %v, %d, FullLen %d",
+					ex.Truncated, len(ex.IDs), len(ex.Labels), ex.FullLen, tt.wantTruncated, tt.maxLength, n)
+			}
+			if want := map[bool]int{true: 1, false: 0}[tt.wantTruncated]; st.Truncated != want || st.MaxLen != n {
+				t.Errorf("Stats.Truncated = %d, MaxLen = %d; want %d, %d", st.Truncated, st.MaxLen, want, n)
+			}
+			if ex.PromptLen > len(ex.IDs) {
+				t.Errorf("PromptLen %d beyond %d ids", ex.PromptLen, len(ex.IDs))
+			}
+		})
+	}
+}
+
+func TestEncodeErrors(t *testing.T) {
+	tok := loadTokenizer(t)
+	ok := EncodeOptions{Format: FormatChat, Masking: MaskPad, MaxLength: 64}
+	tests := []struct {
+		name    string
+		rec     Record
+		opts    EncodeOptions
+		wantErr string
+	}{
+		{"unknown format", alpacaRecs[0], EncodeOptions{Format: "alpaca", Masking: MaskPad, MaxLength: 64}, `format "alpaca"`},
+		{"unknown masking", alpacaRecs[0], EncodeOptions{Format: FormatSFT, Masking: "none", MaxLength: 64}, `masking "none"`},
+		{"zero max length", alpacaRecs[0], EncodeOptions{Format: FormatSFT, Masking: MaskPad}, "max_length 0"},
+		{"think block in content", Record{Messages: []tokenizer.Message{{Role: "user", Content: "hi"},
+			{Role: "assistant", Content: "<think>\nhmm\n</think>\n\nhello"}}}, ok, "rewrites an assistant message"},
+		{"chat ending with user", Record{Messages: []tokenizer.Message{{Role: "user", Content: "hi"}}}, ok, "must end with"},
+		{"reserved character", Record{Messages: []tokenizer.Message{{Role: "user", Content: "a\ue000"},
+			{Role: "assistant", Content: "b"}}}, ok, "reserved character"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Encode(tok, tt.rec, tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Encode error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+	_, _, err := EncodeAll(tok, []Record{alpacaRecs[0], {Messages: []tokenizer.Message{{Role: "user", Content: "x"}}}}, ok)
+	if err == nil || !strings.Contains(err.Error(), "record 1") {
+		t.Errorf("EncodeAll error = %v, want one naming record 1", err)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	var exs []Example
+	for n := 20; n >= 1; n-- { // lengths 1..20, unsorted
+		ex := Example{FullLen: n, IDs: make([]int32, min(n, 16)), Labels: make([]int32, min(n, 16)), Truncated: n > 16}
+		ex.Labels[0] = IgnoreIndex
+		exs = append(exs, ex)
+	}
+	got := Summarize(exs)
+	want := Stats{N: 20, Truncated: 4, MinLen: 1, MedianLen: 10, P95Len: 19, MaxLen: 20,
+		TrainedTokens: (16*5 + 15*16/2) - 20, MaskedTokens: 20}
+	if got != want {
+		t.Errorf("Summarize = %+v\nwant      %+v", got, want)
+	}
+	if (Summarize(nil) != Stats{}) {
+		t.Error("Summarize(nil) is not zero")
+	}
+}
+
+func TestPadID(t *testing.T) {
+	tok := loadTokenizer(t)
+	tests := []struct {
+		masking string
+		want    int
+	}{
+		{MaskPad, 151645},
+		{MaskEOSSafe, 151643},
+		{MaskCompletionOnly, 151643},
+	}
+	for _, tt := range tests {
+		t.Run(tt.masking, func(t *testing.T) {
+			if got := PadID(tok, tt.masking); got != tt.want {
+				t.Errorf("PadID = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// BenchmarkEncodeAll encodes the built-in teaching set in each format.
+func BenchmarkEncodeAll(b *testing.B) {
+	tok, err := qwen3()
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs, err := Load("builtin:teaching_zh")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, format := range Formats() {
+		b.Run(format, func(b *testing.B) {
+			opts := EncodeOptions{Format: format, Masking: MaskCompletionOnly, MaxLength: 512}
+			for b.Loop() {
+				if _, _, err := EncodeAll(tok, recs, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

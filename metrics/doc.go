@@ -1,0 +1,15 @@
+// Package metrics reads and writes the files a run leaves in its folder: the per-step and
+// per-eval Arrow IPC files (metrics.arrow, eval.arrow), run.json, and the samples.jsonl of
+// generated completions.
+//
+// The Arrow files use the IPC file format (the "Feather v2" layout), so pyarrow.ipc.open_file,
+// polars.read_ipc and DuckDB open them directly. Each file holds one or more record batches
+// with the schema below; readers look columns up by name, so extra columns are ignored.
+//
+//	metrics.arrow  step int64, epoch float64, train_loss float64, lr float64, grad_norm float64,
+//	               tokens int64, tokens_per_s float64, elapsed_s float64
+//	eval.arrow     step int64, split utf8, loss float64, token_accuracy float64, tokens int64
+//
+// Every file is written atomically (a temporary file in the same folder, synced, then renamed),
+// so a killed run never leaves half a file behind.
+package metrics

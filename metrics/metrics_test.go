@@ -1,0 +1,362 @@
+package metrics
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// sameFloat reports whether a and b are equal, counting NaN equal to NaN.
+func sameFloat(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+
+func TestStepsRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		rows []Step
+	}{
+		{"empty", nil},
+		{"one", []Step{{Step: 1, Epoch: 0.25, TrainLoss: 11.93, LR: 1e-4, GradNorm: 3.5, Tokens: 812, TokensPerS: 4021.5, ElapsedS: 0.2}}},
+		{"diverged", []Step{
+			{Step: 1, TrainLoss: 5, LR: 1e-2},
+			{Step: 2, TrainLoss: math.Inf(1), LR: 1e-2, GradNorm: math.NaN()},
+			{Step: 3, TrainLoss: math.NaN(), LR: 1e-2},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), StepsFile)
+			if err := WriteSteps(path, tt.rows); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadSteps(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.rows) {
+				t.Fatalf("read %d rows, wrote %d", len(got), len(tt.rows))
+			}
+			for i, w := range tt.rows {
+				g := got[i]
+				if g.Step != w.Step || g.Tokens != w.Tokens || !sameFloat(g.Epoch, w.Epoch) || !sameFloat(g.TrainLoss, w.TrainLoss) ||
+					!sameFloat(g.LR, w.LR) || !sameFloat(g.GradNorm, w.GradNorm) || !sameFloat(g.TokensPerS, w.TokensPerS) || !sameFloat(g.ElapsedS, w.ElapsedS) {
+					t.Errorf("row %d: got %+v, want %+v", i, g, w)
+				}
+			}
+		})
+	}
+}
+
+func TestEvalsRoundTrip(t *testing.T) {
+	rows := []Eval{
+		{Step: 10, Split: SplitValid, Loss: 4.25, TokenAccuracy: 0.31, Tokens: 900},
+		{Step: 10, Split: SplitTrain, Loss: 4.0, TokenAccuracy: 0.33, Tokens: 3000},
+		{Step: 20, Split: SplitValid, Loss: 3.5, TokenAccuracy: 0.4, Tokens: 900},
+	}
+	path := filepath.Join(t.TempDir(), EvalsFile)
+	if err := WriteEvals(path, rows); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadEvals(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, rows) {
+		t.Errorf("got %+v, want %+v", got, rows)
+	}
+}
+
+// TestArrowFileSchema reads a written file with arrow-go's own IPC file reader, as pyarrow
+// or DuckDB would, and checks the column names and types.
+func TestArrowFileSchema(t *testing.T) {
+	tests := []struct {
+		name  string
+		write func(string) error
+		want  string
+	}{
+		{"metrics", func(p string) error { return WriteSteps(p, []Step{{Step: 1}, {Step: 2}}) },
+			"step:int64 epoch:float64 train_loss:float64 lr:float64 grad_norm:float64 tokens:int64 tokens_per_s:float64 elapsed_s:float64"},
+		{"eval", func(p string) error {
+			return WriteEvals(p, []Eval{{Step: 1, Split: "valid"}, {Step: 2, Split: "train"}})
+		},
+			"step:int64 split:utf8 loss:float64 token_accuracy:float64 tokens:int64"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), tt.name+".arrow")
+			if err := tt.write(path); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(string(data), "ARROW1") || !strings.HasSuffix(string(data), "ARROW1") {
+				t.Fatalf("%s: not framed by the ARROW1 magic of the IPC file format", path)
+			}
+			f, _ := os.Open(path)
+			defer f.Close()
+			r, err := ipc.NewFileReader(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var fields []string
+			for _, fl := range r.Schema().Fields() {
+				fields = append(fields, fl.Name+":"+fl.Type.String())
+			}
+			if got := strings.Join(fields, " "); got != tt.want {
+				t.Errorf("schema %s, want %s", got, tt.want)
+			}
+			rows := 0
+			for i := range r.NumRecords() {
+				rec, err := r.RecordBatch(i)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows += int(rec.NumRows())
+			}
+			if rows != 2 {
+				t.Errorf("%d rows, want 2", rows)
+			}
+		})
+	}
+}
+
+func TestReadArrowErrors(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.arrow")
+	os.WriteFile(garbage, []byte("not arrow at all"), 0o644)
+	// A file with the right format but a wrong column type.
+	wrong := filepath.Join(dir, "wrong.arrow")
+	schema := arrow.NewSchema([]arrow.Field{{Name: "step", Type: arrow.PrimitiveTypes.Float64}}, nil)
+	b := array.NewRecordBuilder(memory.NewGoAllocator(), schema)
+	b.Field(0).(*array.Float64Builder).Append(1)
+	rec := b.NewRecordBatch()
+	f, _ := os.Create(wrong)
+	w, _ := ipc.NewFileWriter(f, ipc.WithSchema(schema))
+	w.Write(rec)
+	w.Close()
+	f.Close()
+
+	tests := []struct {
+		name, path, wantErr string
+	}{
+		{"missing file", filepath.Join(dir, "none.arrow"), "no such file"},
+		{"not arrow", garbage, "not an Arrow IPC file"},
+		{"wrong type", wrong, `column "step" is float64, want int64`},
+		{"missing column", wrong, `column "epoch" missing`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ReadSteps(tt.path)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestRunInfoRoundTrip(t *testing.T) {
+	info := RunInfo{
+		Name: "format=sft,lr=0.001,seed=1", ID: "3fa2c1", Experiment: "lr_sweep", Status: StatusDiverged,
+		Error:  "step 7: train_loss is NaN",
+		Params: []Param{{"data.format", "sft"}, {"train.learning_rate", 0.001}, {"train.seed", 1.0}},
+		Provenance: Provenance{GitCommit: "abc", GitDirty: true, GoVersion: "go1.26", Backend: "cpu",
+			StartTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), EndTime: time.Date(2026, 1, 2, 3, 4, 9, 0, time.UTC), WallS: 4},
+		Summary: Summary{FinalTrainLoss: math.NaN(), EvalLoss: math.Inf(1), EvalLossTrain: 3.25, TokenAccuracy: 0.5, TokensPerS: math.Inf(-1), Steps: 7},
+	}
+	path := filepath.Join(t.TempDir(), RunInfoFile)
+	if err := WriteRunInfo(path, info); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	for _, want := range []string{`"final_train_loss": "NaN"`, `"eval_loss": "+Inf"`, `"tokens_per_s": "-Inf"`, `"eval_loss_train": 3.25`, `"wall_s": 4`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("run.json lacks %s:\n%s", want, data)
+		}
+	}
+	got, err := ReadRunInfo(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs, ws := got.Summary, info.Summary
+	if !sameFloat(gs.FinalTrainLoss, ws.FinalTrainLoss) || !sameFloat(gs.EvalLoss, ws.EvalLoss) || gs.EvalLossTrain != ws.EvalLossTrain ||
+		gs.TokenAccuracy != ws.TokenAccuracy || !sameFloat(gs.TokensPerS, ws.TokensPerS) || gs.Steps != ws.Steps {
+		t.Errorf("summary %+v, want %+v", gs, ws)
+	}
+	got.Summary, info.Summary = Summary{}, Summary{}
+	if !reflect.DeepEqual(got, info) {
+		t.Errorf("got %+v\nwant %+v", got, info)
+	}
+}
+
+func TestRunInfoMissingSummaryIsNaN(t *testing.T) {
+	path := filepath.Join(t.TempDir(), RunInfoFile)
+	os.WriteFile(path, []byte(`{"name":"a","status":"failed","summary":{"eval_loss":null,"steps":3}}`), 0o644)
+	got, err := ReadRunInfo(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !math.IsNaN(got.Summary.EvalLoss) || !math.IsNaN(got.Summary.FinalTrainLoss) || got.Summary.Steps != 3 {
+		t.Errorf("summary %+v, want NaN losses and 3 steps", got.Summary)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	steps := []Step{{Step: 1, TrainLoss: 9, TokensPerS: 10}, {Step: 2, TrainLoss: 8, TokensPerS: 100}, {Step: 3, TrainLoss: 7, TokensPerS: 200}}
+	evals := []Eval{
+		{Step: 3, Split: SplitValid, Loss: 7.5, TokenAccuracy: 0.2},
+		{Step: 3, Split: SplitTrain, Loss: 7.1},
+		{Step: 1, Split: SplitValid, Loss: 9.5, TokenAccuracy: 0.1},
+	}
+	got := Summarize(steps, evals)
+	want := Summary{FinalTrainLoss: 7, EvalLoss: 7.5, EvalLossTrain: 7.1, TokenAccuracy: 0.2, TokensPerS: 150, Steps: 3}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	empty := Summarize(nil, nil)
+	if !math.IsNaN(empty.EvalLoss) || !math.IsNaN(empty.FinalTrainLoss) || !math.IsNaN(empty.TokensPerS) {
+		t.Errorf("empty summary %+v, want NaNs", empty)
+	}
+}
+
+// writeRun writes a complete run folder for tests.
+func writeRun(t *testing.T, dir string, info RunInfo) {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(dir, 0o755))
+	must(WriteRunInfo(filepath.Join(dir, RunInfoFile), info))
+	must(WriteSteps(filepath.Join(dir, StepsFile), []Step{{Step: 1, TrainLoss: 5}}))
+	must(WriteEvals(filepath.Join(dir, EvalsFile), []Eval{{Step: 1, Split: SplitValid, Loss: 6}}))
+	must(os.WriteFile(filepath.Join(dir, ConfigFile), []byte("description: test\ntrain:\n  seed: 1\n  learning_rate: 1.0e-3\ndata:\n  format: sft\n  tags: [a, b]\n"), 0o644))
+	must(WriteSamples(filepath.Join(dir, SamplesFile), []Sample{{Prompt: "问题：一\n回答：", Completion: "二", Reference: "三", Format: "sft"}}))
+}
+
+func TestReadRunDir(t *testing.T) {
+	root := t.TempDir()
+	complete := filepath.Join(root, "complete")
+	writeRun(t, complete, RunInfo{Name: "format=sft", Status: StatusOK})
+	noArrow := filepath.Join(root, "no_arrow")
+	writeRun(t, noArrow, RunInfo{Name: "format=instruction", Status: StatusOK})
+	os.Remove(filepath.Join(noArrow, StepsFile))
+	failedEarly := filepath.Join(root, "failed_early")
+	os.MkdirAll(failedEarly, 0o755)
+	WriteRunInfo(filepath.Join(failedEarly, RunInfoFile), RunInfo{Name: "x", Status: StatusFailed, Error: "boom"})
+	os.WriteFile(filepath.Join(failedEarly, ConfigFile), []byte("a: 1\n"), 0o644)
+	noInfo := filepath.Join(root, "no_info")
+	writeRun(t, noInfo, RunInfo{})
+	os.Remove(filepath.Join(noInfo, RunInfoFile))
+	badSamples := filepath.Join(root, "bad_samples")
+	writeRun(t, badSamples, RunInfo{Name: "s", Status: StatusOK})
+	os.WriteFile(filepath.Join(badSamples, SamplesFile), []byte("{\"prompt\":\"a\"}\n{oops\n"), 0o644)
+
+	tests := []struct {
+		name       string
+		dir        string
+		wantStatus Status
+		wantErr    string // "" means Run.Err must be nil
+		wantSteps  int
+	}{
+		{"complete", complete, StatusOK, "", 1},
+		{"ok run without metrics is failed", noArrow, StatusFailed, StepsFile, 0},
+		{"failed run without arrow files", failedEarly, StatusFailed, "", 0},
+		{"missing run.json", noInfo, StatusFailed, RunInfoFile, 1},
+		{"corrupt samples", badSamples, StatusOK, SamplesFile + ":2", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ReadRunDir(tt.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Info.Status != tt.wantStatus {
+				t.Errorf("status %q, want %q", r.Info.Status, tt.wantStatus)
+			}
+			if tt.wantErr == "" && r.Err != nil {
+				t.Errorf("Err %v, want nil", r.Err)
+			}
+			if tt.wantErr != "" && (r.Err == nil || !strings.Contains(r.Err.Error(), tt.wantErr)) {
+				t.Errorf("Err %v, want one mentioning %q", r.Err, tt.wantErr)
+			}
+			if len(r.Steps) != tt.wantSteps {
+				t.Errorf("%d steps, want %d", len(r.Steps), tt.wantSteps)
+			}
+			if r.Info.Name == "" {
+				t.Error("run has no name")
+			}
+		})
+	}
+	t.Run("config and samples", func(t *testing.T) {
+		r, _ := ReadRunDir(complete)
+		want := map[string]any{"description": "test", "train.seed": 1, "train.learning_rate": 0.001, "data.format": "sft", "data.tags": []any{"a", "b"}}
+		if !reflect.DeepEqual(r.Config, want) {
+			t.Errorf("config %#v, want %#v", r.Config, want)
+		}
+		if len(r.Samples) != 1 || r.Samples[0].Completion != "二" || r.Samples[0].Format != "sft" {
+			t.Errorf("samples %+v", r.Samples)
+		}
+	})
+	t.Run("not a folder", func(t *testing.T) {
+		if _, err := ReadRunDir(filepath.Join(complete, RunInfoFile)); err == nil {
+			t.Error("no error for a file")
+		}
+	})
+}
+
+func TestReadExperiment(t *testing.T) {
+	root := t.TempDir()
+	for _, r := range []struct{ dir, name string }{{"c1", "seed=2"}, {"a9", "seed=1"}, {"b5", "seed=10"}} {
+		writeRun(t, filepath.Join(root, "exp", r.dir), RunInfo{Name: r.name, Status: StatusOK})
+	}
+	os.MkdirAll(filepath.Join(root, "exp", ".tmp-partial"), 0o755)
+	runs, err := ReadExperiment(root, "exp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range runs {
+		names = append(names, r.Info.Name)
+	}
+	if got, want := strings.Join(names, " "), "seed=1 seed=10 seed=2"; got != want {
+		t.Errorf("order %s, want %s", got, want)
+	}
+	for _, name := range []string{"missing", "empty"} {
+		os.MkdirAll(filepath.Join(root, "empty"), 0o755)
+		t.Run(name, func(t *testing.T) {
+			if _, err := ReadExperiment(root, name); err == nil || !strings.Contains(err.Error(), "sftlab run experiments/"+name+".yaml") {
+				t.Errorf("error %v, want a hint to run the experiment", err)
+			}
+		})
+	}
+}
+
+func TestFormatValue(t *testing.T) {
+	tests := []struct {
+		in   any
+		want string
+	}{
+		{0.001, "1e-3"}, {0.003, "3e-3"}, {0.01, "0.01"}, {3e-5, "3e-5"}, {5e-5, "5e-5"}, {0.5, "0.5"}, {1.5e10, "1.5e10"},
+		{80.0, "80"}, {80, "80"}, {"sft", "sft"}, {true, "true"}, {nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			if got := FormatValue(tt.in); got != tt.want {
+				t.Errorf("FormatValue(%#v) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}

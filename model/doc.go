@@ -1,0 +1,9 @@
+// Package model builds the GPT-style causal language model that sftlab trains from scratch.
+//
+// The code reads top to bottom like nanoGPT's model.py: [Attention], [MLP], [Block], then the
+// [GPT] type that assembles token and positional embeddings, the blocks, the final LayerNorm
+// and the LM head. [GPT] satisfies train.Model.
+//
+// [CompactVocab] maps the token ids that occur in an experiment's data (plus special tokens)
+// onto a dense range, so that a tiny model does not pay for a 151k-entry embedding and head.
+package model

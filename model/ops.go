@@ -1,0 +1,76 @@
+package model
+
+import (
+	"math"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // the model code reads like the math.
+	"github.com/gomlx/gomlx/support/exceptions"
+)
+
+// The pure-Go backend computes Exp (and the VJPs that GoMLX derives for Softmax and GELU) with
+// math.Exp, which runs 20–200× slower once the AVX2/AVX-512 matmul kernels have run on the same
+// thread (legacy-SSE code after dirty upper vector state): it took over half of a training
+// step. The ops below keep their math but avoid the Exp op: softmax runs the backend's fused
+// kernel (its own float32 exp) and its gradient is written in terms of its output; the GELU
+// gradient uses Expm1, which is plain Go. TestOpsGradients checks them against GoMLX's.
+
+// withGradient returns value (its own gradient path cut) with vjp as its gradient: given the
+// adjoint v of the result (shaped like x), vjp returns the adjoint of x. When value has one
+// axis fewer than x (a per-row result), v arrives broadcast along x's last axis.
+func withGradient(x, value *Node, vjp func(v *Node) *Node) *Node {
+	carrier := IdentityWithCustomGradient(x, func(_, v *Node) *Node { return vjp(v) })
+	zero := Sub(carrier, StopGradient(carrier)) // exactly 0 for finite x
+	if value.Rank() < x.Rank() {
+		zero = ReduceSum(zero, -1)
+	}
+	return Add(StopGradient(value), zero)
+}
+
+// fusedSoftmax runs the backend's fused softmax over the last axis, or the decomposed one
+// where the backend has none.
+func fusedSoftmax(x *Node) *Node {
+	var p *Node
+	if err := exceptions.TryCatch[error](func() { p = BackendFusedSoftmax(x, x.Rank()-1) }); err != nil {
+		p = StopGradient(Softmax(x, -1))
+	}
+	return p
+}
+
+// LastAxisSoftmax is the softmax over the last axis, with the gradient p·(v − Σ p·v).
+func LastAxisSoftmax(x *Node) *Node {
+	p := fusedSoftmax(x)
+	return withGradient(x, p, func(v *Node) *Node {
+		return Mul(p, Sub(v, ReduceAndKeep(Mul(p, v), ReduceSum, -1)))
+	})
+}
+
+// Gelu is the exact (erf) GELU x·Φ(x) = x·½·(1 + erf(x/√2)), with the gradient
+// Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π) computed as (1 + expm1(−x²/2))/√(2π).
+func Gelu(x *Node) *Node {
+	cdf := MulScalar(OnePlus(Erf(MulScalar(x, 1/math.Sqrt2))), 0.5)
+	y := Mul(x, cdf)
+	return withGradient(x, y, func(v *Node) *Node {
+		pdf := MulScalar(OnePlus(Expm1(MulScalar(Square(x), -0.5))), 1/math.Sqrt(2*math.Pi))
+		return Mul(v, Add(cdf, Mul(x, pdf)))
+	})
+}
+
+// CrossEntropy returns, for logits [N, V] and targets [N] (Int32), each row's cross-entropy
+// −log softmax(logits)[target] and whether its argmax equals the target (Float32 0/1). The
+// log-sum-exp comes from the fused softmax (the largest probability is 1/Σexp(logit − max)),
+// and the gradient is softmax − onehot(target).
+func CrossEntropy(logits, targets *Node) (loss, correct *Node) {
+	n, vocab := logits.Shape().Dim(0), logits.Shape().Dim(1)
+	p := fusedSoftmax(logits)
+	top := ReduceMax(logits, -1)
+	at := Concatenate([]*Node{Iota(logits.Graph(), shapes.Make(dtypes.Int32, n), 0), ConvertDType(targets, dtypes.Int32)}, 0)
+	picked := Gather(logits, Transpose(Reshape(at, 2, n), 0, 1)) // logits[i, target_i]
+	value := Sub(Neg(Log(ReduceMax(p, -1))), Sub(picked, top))
+	loss = withGradient(logits, value, func(v *Node) *Node {
+		return Mul(v, Sub(p, OneHot(targets, vocab, dtypes.Float32)))
+	})
+	correct = ConvertDType(Equal(ArgMax(logits, -1, dtypes.Int32), targets), dtypes.Float32)
+	return loss, correct
+}

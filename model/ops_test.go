@@ -1,0 +1,82 @@
+package model_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/sftlab/sftlab/backend"
+	"github.com/sftlab/sftlab/model"
+)
+
+// TestOpsGradients compares the values and gradients of the Exp-free ops with GoMLX's own
+// decomposed ops differentiated by autodiff.
+func TestOpsGradients(t *testing.T) {
+	be, err := backend.New(backend.Config{Name: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	const rows, cols = 6, 10
+	x := make([]float32, rows*cols)
+	w := make([]float32, rows*cols) // random upstream weights, so the gradient is not trivial
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * 3)
+		w[i] = float32(rng.NormFloat64())
+	}
+	x[5] = -1e30 // a masked attention score
+	targets := []int32{0, 3, 9, 2, 2, 7}
+	refGelu := func(x *graph.Node) *graph.Node {
+		return graph.Mul(graph.MulScalar(x, 0.5), graph.OnePlus(graph.Erf(graph.MulScalar(x, 1/math.Sqrt2))))
+	}
+	refCE := func(logits, tg *graph.Node) *graph.Node {
+		return graph.Neg(graph.ReduceSum(graph.Mul(graph.LogSoftmax(logits, -1), graph.OneHot(tg, cols, dtypes.Float32)), -1))
+	}
+	tests := []struct {
+		name string
+		op   func(x, tg *graph.Node) *graph.Node
+		ref  func(x, tg *graph.Node) *graph.Node
+		tol  float64
+	}{
+		{"softmax", func(x, _ *graph.Node) *graph.Node { return model.LastAxisSoftmax(x) },
+			func(x, _ *graph.Node) *graph.Node { return graph.Softmax(x, -1) }, 1e-6},
+		{"gelu", func(x, _ *graph.Node) *graph.Node { return model.Gelu(graph.Max(x, graph.Scalar(x.Graph(), dtypes.Float32, -20))) },
+			func(x, _ *graph.Node) *graph.Node { return refGelu(graph.Max(x, graph.Scalar(x.Graph(), dtypes.Float32, -20))) }, 1e-6},
+		{"cross-entropy", func(x, tg *graph.Node) *graph.Node { l, _ := model.CrossEntropy(graph.Max(x, graph.Scalar(x.Graph(), dtypes.Float32, -50)), tg); return graph.ExpandAxes(l, -1) },
+			func(x, tg *graph.Node) *graph.Node { return graph.ExpandAxes(refCE(graph.Max(x, graph.Scalar(x.Graph(), dtypes.Float32, -50)), tg), -1) }, 1e-5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := func(op func(x, tg *graph.Node) *graph.Node) (value, grad []float32) {
+				e, err := graph.NewExec(be, func(x, w, tg *graph.Node) (*graph.Node, *graph.Node) {
+					y := op(x, tg)
+					loss := graph.ReduceAllSum(graph.Mul(y, graph.Slice(w, graph.AxisRange(), graph.AxisRange(0, y.Shape().Dim(1)))))
+					return y, graph.Gradient(loss, x)[0]
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := e.Exec(tensors.FromFlatDataAndDimensions(x, rows, cols), tensors.FromFlatDataAndDimensions(w, rows, cols), tensors.FromValue(targets))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+			}
+			v, g := run(tt.op)
+			rv, rg := run(tt.ref)
+			for i := range rv {
+				if d := math.Abs(float64(v[i] - rv[i])); d > tt.tol*math.Max(1, math.Abs(float64(rv[i]))) {
+					t.Errorf("value %d = %v, reference %v", i, v[i], rv[i])
+				}
+			}
+			for i := range rg {
+				if d := math.Abs(float64(g[i] - rg[i])); d > tt.tol*math.Max(1, math.Abs(float64(rg[i]))) {
+					t.Errorf("gradient %d = %v, reference %v", i, g[i], rg[i])
+				}
+			}
+		})
+	}
+}

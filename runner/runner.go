@@ -1,0 +1,208 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sftlab/sftlab/configs"
+	"github.com/sftlab/sftlab/metrics"
+)
+
+// Shard selects every N-th run of a sweep: the runs whose index i (0-based, in expansion order)
+// satisfies i mod N == K−1. The zero value selects every run.
+type Shard struct {
+	K, N int
+}
+
+// ParseShard parses "K/N" with 1 ≤ K ≤ N.
+func ParseShard(s string) (Shard, error) {
+	if s == "" {
+		return Shard{}, nil
+	}
+	ks, ns, ok := strings.Cut(s, "/")
+	k, errK := strconv.Atoi(ks)
+	n, errN := strconv.Atoi(ns)
+	if !ok || errK != nil || errN != nil || n < 1 || k < 1 || k > n {
+		return Shard{}, fmt.Errorf("--shard %q: want K/N with 1 ≤ K ≤ N, e.g. 1/4", s)
+	}
+	return Shard{K: k, N: n}, nil
+}
+
+// Selects reports whether the run at index i belongs to the shard.
+func (s Shard) Selects(i int) bool {
+	if s.N <= 1 {
+		return true
+	}
+	return i%s.N == s.K-1
+}
+
+// Options tune how an experiment is run.
+type Options struct {
+	// Shard restricts the sweep to one shard.
+	Shard Shard
+	// Progress receives the progress bars (usually stderr); nil or Quiet disables them.
+	Progress io.Writer
+	// Quiet turns progress bars off.
+	Quiet bool
+	// Logger receives what happens (runs skipped, started, finished, failed); nil discards.
+	Logger *slog.Logger
+	// Reuse decides whether a finished run found on disk is kept instead of trained again.
+	// Nil keeps every finished run.
+	Reuse func(info metrics.RunInfo) bool
+	// Code is the version of the running code, recorded in each run's provenance.
+	Code CodeVersion
+}
+
+// Outcome is what happened to one run of the sweep.
+type Outcome struct {
+	Run     configs.Run
+	Dir     string
+	Info    metrics.RunInfo
+	Skipped bool  // a finished run was found and reused
+	Err     error // why the run failed, diverged or was interrupted
+}
+
+// Summary is the result of running an experiment.
+type Summary struct {
+	Experiment string
+	Outcomes   []Outcome
+}
+
+// Failed counts the runs that did not finish.
+func (s Summary) Failed() int {
+	n := 0
+	for _, o := range s.Outcomes {
+		if o.Info.Status != metrics.StatusOK {
+			n++
+		}
+	}
+	return n
+}
+
+// Table renders the sweep summary as a markdown table: one row per run with its status,
+// losses and wall time.
+func (s Summary) Table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| run | id | status | train_loss | eval_loss | eval_loss (train) | wall |\n")
+	fmt.Fprintf(&b, "|---|---|---|---:|---:|---:|---:|\n")
+	for _, o := range s.Outcomes {
+		status := string(o.Info.Status)
+		if o.Skipped {
+			status += " (reused)"
+		}
+		sm := o.Info.Summary
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %.1fs |\n", o.Run.Name, o.Run.ID, status,
+			num(sm.FinalTrainLoss), num(sm.EvalLoss), num(sm.EvalLossTrain), o.Info.Provenance.WallS)
+	}
+	return b.String()
+}
+
+func num(x float64) string {
+	if math.IsNaN(x) {
+		return "–"
+	}
+	return strconv.FormatFloat(x, 'f', 4, 64)
+}
+
+// Runner runs experiments. It caches tokenizers and datasets across the runs of a sweep.
+type Runner struct {
+	opts  Options
+	cache *inputCache
+}
+
+// New returns a Runner with opts.
+func New(opts Options) *Runner {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{opts: opts, cache: newInputCache()}
+}
+
+// RunDir is where run lands: output.dir/EXPERIMENT/RUN_ID.
+func RunDir(exp *configs.Experiment, run configs.Run) string {
+	return filepath.Join(run.Config.Output.Dir, exp.Name, run.ID)
+}
+
+// Run trains every run of exp that belongs to the shard. It first prepares all of them (loads
+// tokenizers and datasets, encodes, checks the output directory), so that a bad input stops
+// the sweep before any training starts, with every problem reported. Then it trains each run in
+// turn: a finished run is reused, an interrupted one resumes from its checkpoint, and a run
+// that fails or diverges is recorded as such while the sweep goes on. The error is non-nil only
+// when nothing could start or ctx was cancelled; Summary.Failed counts failed runs.
+func (r *Runner) Run(ctx context.Context, exp *configs.Experiment) (Summary, error) {
+	sum := Summary{Experiment: exp.Name}
+	var selected []configs.Run
+	for i, run := range exp.Runs {
+		if r.opts.Shard.Selects(i) {
+			selected = append(selected, run)
+		}
+	}
+	if len(selected) == 0 {
+		return sum, fmt.Errorf("experiment %s: shard %d/%d selects none of its %d runs", exp.Name, r.opts.Shard.K, r.opts.Shard.N, len(exp.Runs))
+	}
+	prepared := make([]*prepared, len(selected))
+	var errs []error
+	for i, run := range selected {
+		p, err := r.prepare(exp, run)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("run %s: %w", run.Name, err))
+			continue
+		}
+		prepared[i] = p
+	}
+	if len(errs) > 0 {
+		return sum, errors.Join(errs...)
+	}
+	for i, p := range prepared {
+		if err := ctx.Err(); err != nil {
+			return sum, fmt.Errorf("experiment %s: stopped before run %d of %d: %w", exp.Name, i+1, len(prepared), err)
+		}
+		out := r.runOne(ctx, exp, p, i, len(prepared))
+		sum.Outcomes = append(sum.Outcomes, out)
+		if errors.Is(out.Err, context.Canceled) {
+			return sum, fmt.Errorf("experiment %s: interrupted during run %s: %w", exp.Name, p.run.Name, out.Err)
+		}
+	}
+	return sum, nil
+}
+
+// checkWritable makes sure dir exists (creating it) and that files can be created in it.
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("output directory %s cannot be created: %w (set output.dir to a writable folder)", dir, unwrapPathError(err))
+	}
+	f, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("output directory %s is not writable: %w (set output.dir to a writable folder)", dir, unwrapPathError(err))
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// now is the clock; a variable of the Runner would do, but wall-clock values never enter
+// results, so the real clock is used everywhere.
+func now() time.Time { return time.Now().UTC() }
+
+// ExperimentDir is where the runs of exp land: output.dir/NAME.
+func ExperimentDir(exp *configs.Experiment) string {
+	return filepath.Join(exp.Base.Output.Dir, exp.Name)
+}

@@ -1,0 +1,232 @@
+package tokenizer
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Encoder is what training code needs from a tokenizer; *Tokenizer and, with -tags hftokenizers,
+// *HF implement it.
+type Encoder interface {
+	Encode(text string) []int
+	Decode(ids []int) string
+	VocabSize() int
+}
+
+var _ Encoder = (*Tokenizer)(nil)
+
+// Tokenizer is a loaded byte-level BPE tokenizer. It is immutable apart from an internal cache
+// and safe for concurrent use.
+type Tokenizer struct {
+	tokens         []string         // id -> the bytes the token stands for ("" for unused ids)
+	byteID         [256]int32       // id of each single byte's symbol
+	merges         mergeTable       // pair -> rank and merged id
+	vocab          map[string]int32 // raw bytes -> id, only when ignoreMerges
+	ignoreMerges   bool
+	nfc            bool
+	split          splitter
+	added          addedMatcher // added tokens matched on the raw text
+	addedNorm      addedMatcher // added tokens matched after normalization
+	prefix, suffix []int        // ids the post-processor puts around a single sequence
+	special        []int        // ids of special added tokens, sorted
+	vocabSize      int
+	eos, pad       int
+	hash           string
+
+	cacheMu sync.RWMutex
+	cache   map[string][]int32 // pre-token -> ids
+}
+
+// cacheLimit bounds the number of cached pre-tokens; once full, new words are not cached.
+const cacheLimit = 1 << 17
+
+// cacheableWord is the longest pre-token (in bytes) that is cached.
+const cacheableWord = 64
+
+// Encode returns the token ids of text as Hugging Face's encode(text, add_special_tokens=True)
+// does: added tokens are split out first, the rest is normalized, pre-tokenized and merged, and
+// the post-processor's special tokens (if any) are put around the result.
+func (t *Tokenizer) Encode(text string) []int {
+	out := make([]int, 0, len(text)/3+len(t.prefix)+len(t.suffix)+1)
+	out = append(out, t.prefix...)
+	var sc scratch
+	t.added.split(text, func(seg string, id int) {
+		if id >= 0 {
+			out = append(out, id)
+			return
+		}
+		if t.nfc {
+			seg = norm.NFC.String(seg)
+		}
+		t.addedNorm.split(seg, func(seg string, id int) {
+			if id >= 0 {
+				out = append(out, id)
+				return
+			}
+			out = t.appendText(out, seg, &sc)
+		})
+	})
+	return append(out, t.suffix...)
+}
+
+// scratch holds the buffers of one Encode call.
+type scratch struct {
+	ids    [smallWord]int32
+	ranks  [smallWord]uint32
+	merged [smallWord]int32
+}
+
+// appendText appends the ids of normalized text without added tokens.
+func (t *Tokenizer) appendText(out []int, s string, sc *scratch) []int {
+	for i := 0; i < len(s); {
+		end := t.split.next(s, i)
+		out = t.appendWord(out, s[i:end], sc)
+		i = end
+	}
+	return out
+}
+
+// appendWord appends the ids of one pre-token.
+func (t *Tokenizer) appendWord(out []int, w string, sc *scratch) []int {
+	if len(w) == 1 {
+		return append(out, int(t.byteID[w[0]]))
+	}
+	if t.ignoreMerges {
+		if id, ok := t.vocab[w]; ok {
+			return append(out, int(id))
+		}
+	}
+	cacheable := len(w) <= cacheableWord
+	if cacheable {
+		t.cacheMu.RLock()
+		ids, ok := t.cache[w]
+		t.cacheMu.RUnlock()
+		if ok {
+			for _, id := range ids {
+				out = append(out, int(id))
+			}
+			return out
+		}
+	}
+	var ids []int32
+	if len(w) <= smallWord {
+		ids = sc.ids[:len(w)]
+	} else {
+		ids = make([]int32, len(w))
+	}
+	for i := range len(w) {
+		ids[i] = t.byteID[w[i]]
+	}
+	ids = t.merges.mergeWord(ids, sc.ranks[:], sc.merged[:])
+	for _, id := range ids {
+		out = append(out, int(id))
+	}
+	if cacheable {
+		t.cacheMu.Lock()
+		if len(t.cache) < cacheLimit {
+			t.cache[strings.Clone(w)] = slices.Clone(ids) // w points into the caller's text
+		}
+		t.cacheMu.Unlock()
+	}
+	return out
+}
+
+// Decode returns the text of ids, as Hugging Face's decode(ids, skip_special_tokens=False) does:
+// tokens are concatenated and bytes that do not form valid UTF-8 (a character split across the
+// ends of ids) become U+FFFD. Ids outside the vocabulary are skipped.
+func (t *Tokenizer) Decode(ids []int) string {
+	var b strings.Builder
+	for _, id := range ids {
+		if id >= 0 && id < len(t.tokens) {
+			b.WriteString(t.tokens[id])
+		}
+	}
+	return validUTF8(b.String())
+}
+
+// TokenText returns the text of one token for display: its bytes, with U+FFFD for a partial
+// UTF-8 character, or "" for an id outside the vocabulary.
+func (t *Tokenizer) TokenText(id int) string {
+	if id < 0 || id >= len(t.tokens) {
+		return ""
+	}
+	return validUTF8(t.tokens[id])
+}
+
+// VocabSize returns the number of ids: the largest id of the vocabulary and the added tokens,
+// plus one (151,669 for Qwen3).
+func (t *Tokenizer) VocabSize() int { return t.vocabSize }
+
+// EOS returns the id of tokenizer_config.json's eos_token (<|im_end|> for Qwen3), or -1 when
+// it names none.
+func (t *Tokenizer) EOS() int { return t.eos }
+
+// Pad returns the id of tokenizer_config.json's pad_token (<|endoftext|> for Qwen3), or -1 when
+// it names none.
+func (t *Tokenizer) Pad() int { return t.pad }
+
+// SpecialIDs returns the ids of the added tokens marked special, sorted.
+func (t *Tokenizer) SpecialIDs() []int { return append([]int(nil), t.special...) }
+
+// Hash returns the hex sha256 of the uncompressed tokenizer.json.
+func (t *Tokenizer) Hash() string { return t.hash }
+
+// validUTF8 replaces each maximal ill-formed subsequence of s with U+FFFD, as Rust's
+// String::from_utf8_lossy does; s is returned unchanged when it is valid.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, w := utf8.DecodeRuneInString(s[i:])
+		if r != utf8.RuneError || w > 1 {
+			b.WriteString(s[i : i+w])
+			i += w
+			continue
+		}
+		b.WriteRune(utf8.RuneError)
+		i += maximalSubpart(s[i:])
+	}
+	return b.String()
+}
+
+// maximalSubpart returns the length of the longest prefix of s (which starts with an invalid
+// sequence) that is a prefix of some valid UTF-8 sequence, at least 1.
+func maximalSubpart(s string) int {
+	c := s[0]
+	var need int
+	lo, hi := byte(0x80), byte(0xBF)
+	switch {
+	case c >= 0xC2 && c <= 0xDF:
+		need = 1
+	case c == 0xE0:
+		need, lo = 2, 0xA0
+	case c >= 0xE1 && c <= 0xEC, c == 0xEE, c == 0xEF:
+		need = 2
+	case c == 0xED:
+		need, hi = 2, 0x9F
+	case c == 0xF0:
+		need, lo = 3, 0x90
+	case c >= 0xF1 && c <= 0xF3:
+		need = 3
+	case c == 0xF4:
+		need, hi = 3, 0x8F
+	default:
+		return 1
+	}
+	n := 1
+	for k := 0; k < need && n < len(s); k++ {
+		b := s[n]
+		if b < lo || b > hi {
+			break
+		}
+		lo, hi = 0x80, 0xBF
+		n++
+	}
+	return n
+}

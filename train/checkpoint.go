@@ -1,0 +1,212 @@
+package train
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/sftlab/sftlab/internal/atomicfile"
+)
+
+// Checkpoint layout inside Config.CheckpointDir:
+//
+//	latest              name of the newest complete checkpoint, e.g. "step-00000020"
+//	step-00000020/
+//	  state.json        step, data position, tokens seen, the run's trajectory settings, and
+//	                    the variable table (path, dims, byte offset)
+//	  tensors.bin       every variable (weights, AdamW m and v) as little-endian float32
+//
+// A checkpoint is written into a temporary folder that is renamed into place, and only then
+// named in latest, so a crash leaves the previous checkpoint intact. Older ones are removed.
+const (
+	latestFile  = "latest"
+	stateFile   = "state.json"
+	tensorsFile = "tensors.bin"
+)
+
+// checkpointState is state.json.
+type checkpointState struct {
+	Step      int             `json:"step"`
+	Position  position        `json:"position"`
+	Tokens    int64           `json:"tokens"`
+	Settings  trajectory      `json:"settings"`
+	Variables []checkpointVar `json:"variables"`
+}
+
+// trajectory holds the settings that decide a run's numbers; a resume must not change them.
+type trajectory struct {
+	Seed        uint64  `json:"seed"`
+	MaxSteps    int     `json:"max_steps"`
+	LR          float64 `json:"lr"`
+	WarmupSteps int     `json:"warmup_steps"`
+	WeightDecay float64 `json:"weight_decay"`
+	MaxGradNorm float64 `json:"max_grad_norm"`
+	BatchSize   int     `json:"batch_size"`
+	Padding     string  `json:"padding"`
+	MaxLength   int     `json:"max_length"`
+}
+
+type checkpointVar struct {
+	Path   string `json:"path"`
+	Dims   []int  `json:"dims"`
+	Offset int64  `json:"offset"`
+}
+
+func (c Config) trajectory() trajectory {
+	return trajectory{Seed: c.Seed, MaxSteps: c.MaxSteps, LR: c.LR, WarmupSteps: c.WarmupSteps,
+		WeightDecay: c.WeightDecay, MaxGradNorm: c.MaxGradNorm, BatchSize: c.BatchSize,
+		Padding: c.Padding, MaxLength: c.MaxLength}
+}
+
+// SaveCheckpoint writes the weights, AdamW state, step, tokens seen and data position into
+// cfg.CheckpointDir (see the layout above), atomically.
+func (t *Trainer) SaveCheckpoint() error {
+	dir := t.cfg.CheckpointDir
+	name := fmt.Sprintf("step-%08d", t.step)
+	fail := func(err error) error { return fmt.Errorf("train: checkpoint %s: %w", filepath.Join(dir, name), err) }
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(err)
+	}
+	tmp, err := os.MkdirTemp(dir, ".tmp-"+name+"-")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(tmp) // a no-op once renamed
+	st := checkpointState{Step: t.step, Position: t.pos, Tokens: t.tokens, Settings: t.cfg.trajectory()}
+	vars := slices.Concat(t.params, t.moments)
+	err = atomicfile.Write(filepath.Join(tmp, tensorsFile), func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		var offset int64
+		buf := make([]byte, 4)
+		for _, v := range vars {
+			value, err := v.Value()
+			if err != nil {
+				return fmt.Errorf("variable %q: %w", v.Path(), err)
+			}
+			if value.DType() != dtypes.Float32 {
+				return fmt.Errorf("variable %q: dtype %s, only float32 is checkpointed", v.Path(), value.DType())
+			}
+			data, err := tensors.CopyFlatData[float32](value)
+			if err != nil {
+				return fmt.Errorf("variable %q: %w", v.Path(), err)
+			}
+			for _, x := range data {
+				binary.LittleEndian.PutUint32(buf, math.Float32bits(x))
+				if _, err := bw.Write(buf); err != nil {
+					return err
+				}
+			}
+			st.Variables = append(st.Variables, checkpointVar{Path: v.Path(), Dims: v.Shape().Dimensions, Offset: offset})
+			offset += int64(4 * len(data))
+		}
+		return bw.Flush()
+	})
+	if err != nil {
+		return fail(err)
+	}
+	js, err := json.MarshalIndent(st, "", " ")
+	if err != nil {
+		return fail(err)
+	}
+	if err := atomicfile.WriteFile(filepath.Join(tmp, stateFile), js); err != nil {
+		return fail(err)
+	}
+	final := filepath.Join(dir, name)
+	if err := os.RemoveAll(final); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return fail(err)
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, latestFile), []byte(name+"\n")); err != nil {
+		return fail(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fail(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "step-") && e.Name() != name {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	return nil
+}
+
+// LoadLatestCheckpoint restores the checkpoint named in cfg.CheckpointDir/latest and returns
+// its step, or 0 (and changes nothing) when there is none yet.
+func (t *Trainer) LoadLatestCheckpoint() (int, error) {
+	dir := t.cfg.CheckpointDir
+	latest, err := os.ReadFile(filepath.Join(dir, latestFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("train: resume: %w", err)
+	}
+	path := filepath.Join(dir, strings.TrimSpace(string(latest)))
+	if err := t.LoadCheckpoint(path); err != nil {
+		return 0, err
+	}
+	return t.step, nil
+}
+
+// LoadCheckpoint restores the checkpoint folder path (one step-NNNNNNNN folder). The run's
+// trajectory settings (seed, steps, lr, warmup, decay, clipping, batch, padding) must match.
+func (t *Trainer) LoadCheckpoint(path string) error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("train: resume from %s: %s", path, fmt.Sprintf(format, args...))
+	}
+	js, err := os.ReadFile(filepath.Join(path, stateFile))
+	if err != nil {
+		return fail("%v", err)
+	}
+	var st checkpointState
+	if err := json.Unmarshal(js, &st); err != nil {
+		return fail("%s: %v", stateFile, err)
+	}
+	if want := t.cfg.trajectory(); st.Settings != want {
+		return fail("settings %+v differ from this run's %+v: resume with the same configuration or use a new checkpoint_dir", st.Settings, want)
+	}
+	raw, err := os.ReadFile(filepath.Join(path, tensorsFile))
+	if err != nil {
+		return fail("%v", err)
+	}
+	vars := slices.Concat(t.params, t.moments)
+	if len(st.Variables) != len(vars) {
+		return fail("%d variables, the model has %d", len(st.Variables), len(vars))
+	}
+	for i, v := range vars {
+		cv := st.Variables[i]
+		if cv.Path != v.Path() || !slices.Equal(cv.Dims, v.Shape().Dimensions) {
+			return fail("variable %d is %q %v, the model's is %q %v", i, cv.Path, cv.Dims, v.Path(), v.Shape().Dimensions)
+		}
+		n := v.Shape().Size()
+		end := cv.Offset + int64(4*n)
+		if cv.Offset < 0 || end > int64(len(raw)) {
+			return fail("variable %q: bytes [%d, %d) outside %s (%d bytes)", cv.Path, cv.Offset, end, tensorsFile, len(raw))
+		}
+		data := make([]float32, n)
+		for j := range data {
+			data[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[cv.Offset+int64(4*j):]))
+		}
+		if err := v.SetValue(tensors.FromFlatDataAndDimensions(data, slices.Clone(cv.Dims)...)); err != nil {
+			return fail("variable %q: %v", cv.Path, err)
+		}
+	}
+	t.step, t.pos, t.tokens = st.Step, st.Position, st.Tokens
+	return nil
+}

@@ -1,0 +1,86 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Padding strategies for batches.
+const (
+	PadLongest   = "longest"    // pad each batch to its longest example
+	PadMaxLength = "max_length" // pad every batch to Config.MaxLength
+)
+
+// Config holds the training hyperparameters. Its zero value is not usable: the defaults live
+// with the rest of sftlab's configuration, and Validate reports what is missing.
+type Config struct {
+	MaxSteps        int     // optimizer steps to run
+	LR              float64 // peak learning rate
+	WarmupSteps     int     // linear warmup from 0 over this many steps
+	WeightDecay     float64 // decoupled AdamW weight decay (0 = none)
+	MaxGradNorm     float64 // global gradient-norm clip; 0 disables clipping
+	BatchSize       int     // training examples per step
+	EvalBatchSize   int     // examples per eval batch; 0 means BatchSize
+	Seed            uint64  // drives initialisation and data order
+	Padding         string  // PadLongest or PadMaxLength
+	MaxLength       int     // batch length for PadMaxLength; examples longer than it are an error
+	EvalEvery       int     // evaluate every N steps (and at the end); 0 = only at the end
+	CheckpointEvery int     // checkpoint every N steps (and at the end) when CheckpointDir is set
+	CheckpointDir   string  // where checkpoints go; "" = no checkpoints
+	Resume          bool    // continue from the latest checkpoint in CheckpointDir, if there is one
+}
+
+// Validate reports every problem of c at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("train: key %q: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if c.MaxSteps <= 0 {
+		bad("max_steps", "must be > 0, got %d", c.MaxSteps)
+	}
+	if c.LR <= 0 {
+		bad("lr", "must be > 0, got %g", c.LR)
+	}
+	if c.WarmupSteps < 0 {
+		bad("warmup_steps", "must be ≥ 0, got %d", c.WarmupSteps)
+	}
+	if c.WeightDecay < 0 {
+		bad("weight_decay", "must be ≥ 0, got %g", c.WeightDecay)
+	}
+	if c.MaxGradNorm < 0 {
+		bad("max_grad_norm", "must be ≥ 0 (0 disables clipping), got %g", c.MaxGradNorm)
+	}
+	if c.BatchSize <= 0 {
+		bad("batch_size", "must be > 0, got %d", c.BatchSize)
+	}
+	if c.EvalBatchSize < 0 {
+		bad("eval_batch_size", "must be ≥ 0, got %d", c.EvalBatchSize)
+	}
+	switch c.Padding {
+	case PadLongest:
+	case PadMaxLength:
+		if c.MaxLength <= 0 {
+			bad("max_length", "must be > 0 with padding %q, got %d", PadMaxLength, c.MaxLength)
+		}
+	default:
+		bad("padding", "must be %q or %q, got %q", PadLongest, PadMaxLength, c.Padding)
+	}
+	if c.EvalEvery < 0 {
+		bad("eval_every", "must be ≥ 0, got %d", c.EvalEvery)
+	}
+	if c.CheckpointEvery < 0 {
+		bad("checkpoint_every", "must be ≥ 0, got %d", c.CheckpointEvery)
+	}
+	if c.Resume && c.CheckpointDir == "" {
+		bad("resume", "needs checkpoint_dir")
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) evalBatchSize() int {
+	if c.EvalBatchSize > 0 {
+		return c.EvalBatchSize
+	}
+	return c.BatchSize
+}

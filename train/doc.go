@@ -1,0 +1,12 @@
+// Package train trains a causal language model with Hugging Face Trainer semantics.
+//
+// It reproduces what the Trainer does for a causal LM: shifted next-token cross-entropy
+// averaged over the labels that are not -100, AdamW (betas 0.9/0.999, eps 1e-8, decoupled
+// weight decay that skips biases, norm gains and embeddings), the linear warmup and decay of
+// get_linear_schedule_with_warmup, and global gradient-norm clipping; batches are padded on the
+// right and reshuffled every epoch from a seed. Runs are deterministic (same seed, same bits,
+// whatever GOMAXPROCS), checkpoint atomically, and resume bit-identically.
+//
+// Use [New] and [Trainer.Run], or the one-call [Run]; [Trainer.Evaluate] and
+// [Trainer.Generate] work on the trained weights.
+package train

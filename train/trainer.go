@@ -1,0 +1,398 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	mlmodel "github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/support/exceptions"
+)
+
+// ErrDiverged is returned (wrapped, with the step) when the training loss becomes NaN or ±Inf.
+var ErrDiverged = errors.New("training diverged: loss is not finite")
+
+// StepMetrics describes one optimizer step.
+type StepMetrics struct {
+	Step       int     // optimizer steps done, 1 after the first
+	Epoch      float64 // fractional epoch at the end of the step
+	TrainLoss  float64 // mean loss over the batch's labelled positions
+	LR         float64 // learning rate the step used
+	GradNorm   float64 // global gradient norm before clipping
+	Tokens     int64   // non-padding input tokens seen so far
+	TokensPerS float64 // this step's non-padding input tokens per second
+	ElapsedS   float64 // seconds since Run started
+}
+
+// EvalMetrics describes one evaluation of a dataset.
+type EvalMetrics struct {
+	Step          int     // optimizer steps done when evaluated
+	Split         string  // name of the dataset
+	Loss          float64 // sum of token losses / number of labelled tokens
+	TokenAccuracy float64 // fraction of labelled tokens whose argmax prediction is right
+	Tokens        int64   // labelled tokens scored
+}
+
+// Hooks are called during Run; an error from one stops the run and is returned.
+type Hooks struct {
+	OnStep func(StepMetrics) error
+	OnEval func(EvalMetrics) error
+}
+
+// Result is what Run returns.
+type Result struct {
+	Steps       int                    // optimizer steps done
+	ResumedFrom int                    // step of the checkpoint the run continued from (0 = fresh)
+	Last        StepMetrics            // metrics of the last step run (zero if none ran)
+	Evals       map[string]EvalMetrics // last evaluation of each split
+}
+
+// Trainer holds a model's weights, optimizer state and compiled graphs.
+type Trainer struct {
+	backend compute.Backend
+	model   Model
+	cfg     Config
+	store   *mlmodel.Store
+
+	params  []*mlmodel.Variable // trainable, in creation order
+	decay   []bool
+	moments []*mlmodel.Variable // AdamW m and v, interleaved per parameter
+
+	step   int      // optimizer steps done
+	pos    position // data position of the next batch
+	tokens int64    // non-padding input tokens seen
+
+	stepExec, evalExec, genExec *mlmodel.Exec
+}
+
+// maxCompiledShapes bounds how many batch shapes each graph is compiled for.
+const maxCompiledShapes = 256
+
+// New initialises m's variables (from cfg.Seed) and AdamW's state on backend.
+func New(backend compute.Backend, m Model, cfg Config) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	t := &Trainer{backend: backend, model: m, cfg: cfg, store: mlmodel.NewStore()}
+	if err := m.Init(t.store, cfg.Seed); err != nil {
+		return nil, fmt.Errorf("train: init model: %w", err)
+	}
+	for v := range t.store.IterVariables() {
+		if !v.Trainable {
+			continue
+		}
+		t.params = append(t.params, v)
+		t.decay = append(t.decay, m.Decay(v.Path()))
+	}
+	for _, p := range t.params {
+		for _, kind := range []string{"m", "v"} {
+			mv, err := t.store.CreateVariable("/adamw_"+kind+p.Path(), tensors.FromShape(p.Shape()))
+			if err != nil {
+				return nil, fmt.Errorf("train: optimizer state for %q: %w", p.Path(), err)
+			}
+			mv.SetTrainable(false)
+			t.moments = append(t.moments, mv)
+		}
+	}
+	var err error
+	if t.stepExec, err = mlmodel.NewExec(backend, t.store, t.buildStep); err != nil {
+		return nil, fmt.Errorf("train: step graph: %w", err)
+	}
+	if t.evalExec, err = mlmodel.NewExec(backend, t.store, t.buildEval); err != nil {
+		return nil, fmt.Errorf("train: eval graph: %w", err)
+	}
+	if t.genExec, err = mlmodel.NewExec(backend, t.store, t.buildNext); err != nil {
+		return nil, fmt.Errorf("train: generation graph: %w", err)
+	}
+	for _, e := range []*mlmodel.Exec{t.stepExec, t.evalExec, t.genExec} {
+		e.SetMaxCache(maxCompiledShapes)
+	}
+	return t, nil
+}
+
+// Store is the store holding the model's variables (and AdamW's, under /adamw_m and /adamw_v).
+func (t *Trainer) Store() *mlmodel.Store { return t.store }
+
+// Step is the number of optimizer steps done.
+func (t *Trainer) Step() int { return t.step }
+
+// buildStep is the training step graph: inputs ids, mask [B, T], rows, targets, weights [n] and
+// the AdamW scalars [3]; outputs the loss and the pre-clip gradient norm, and updates the
+// parameters and moments in place.
+func (t *Trainer) buildStep(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
+	ids, mask, rows, targets, weights, hyper := in[0], in[1], in[2], in[3], in[4], in[5]
+	g := ids.Graph()
+	losses, _ := rowLosses(t.model, scope, ids, mask, rows, targets)
+	loss := graph.Div(graph.ReduceAllSum(graph.Mul(losses, weights)), graph.ReduceAllSum(weights))
+	params := make([]*graph.Node, len(t.params))
+	for i, p := range t.params {
+		params[i] = p.NodeValue(g)
+	}
+	grads, norm := ClipByGlobalNorm(graph.Gradient(loss, params...), t.cfg.MaxGradNorm)
+	for i, p := range t.params {
+		mv, vv := t.moments[2*i], t.moments[2*i+1]
+		newP, newM, newV := AdamWUpdate(params[i], grads[i], mv.NodeValue(g), vv.NodeValue(g), hyper,
+			t.decay[i] && t.cfg.WeightDecay > 0)
+		p.SetNodeValue(newP)
+		mv.SetNodeValue(newM)
+		vv.SetNodeValue(newV)
+	}
+	return []*graph.Node{loss, norm}
+}
+
+// buildEval outputs the summed loss and the summed hits over the weighted rows.
+func (t *Trainer) buildEval(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
+	ids, mask, rows, targets, weights := in[0], in[1], in[2], in[3], in[4]
+	losses, correct := rowLosses(t.model, scope, ids, mask, rows, targets)
+	return []*graph.Node{graph.ReduceAllSum(graph.Mul(losses, weights)), graph.ReduceAllSum(graph.Mul(correct, weights))}
+}
+
+// buildNext outputs the argmax token after position rows[0] of ids [1, T].
+func (t *Trainer) buildNext(scope *mlmodel.Scope, ids, mask, rows *graph.Node) *graph.Node {
+	h := t.model.Hidden(scope, ids, mask)
+	d := h.Shape().Dim(2)
+	sel := graph.Gather(graph.Reshape(h, h.Shape().Dim(0)*h.Shape().Dim(1), d), graph.Reshape(rows, 1, 1))
+	return graph.ArgMax(t.model.Head(scope, sel), -1, dtypes.Int32)
+}
+
+// call runs e, turning a panic of graph code into an error.
+func call(e *mlmodel.Exec, args ...any) (out []*tensors.Tensor, err error) {
+	exception := exceptions.Try(func() { out, err = e.Exec(args...) })
+	if exception != nil {
+		if perr, ok := exception.(error); ok {
+			return nil, perr
+		}
+		return nil, fmt.Errorf("%v", exception)
+	}
+	return out, err
+}
+
+func (b *batch) inputs() []any {
+	return []any{
+		tensors.FromFlatDataAndDimensions(b.ids, b.size, b.length),
+		tensors.FromFlatDataAndDimensions(b.mask, b.size, b.length),
+		tensors.FromFlatDataAndDimensions(b.rows, len(b.rows)),
+		tensors.FromFlatDataAndDimensions(b.targets, len(b.targets)),
+		tensors.FromFlatDataAndDimensions(b.weights, len(b.weights)),
+	}
+}
+
+// TrainStep runs one optimizer step on examples at the learning rate of the schedule, and
+// returns its loss and pre-clip gradient norm. Run calls it; it is exported for tests and tools
+// that feed their own batches.
+func (t *Trainer) TrainStep(examples []Example) (loss, gradNorm float64, err error) {
+	b, err := makeBatch(examples, t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
+	if err != nil {
+		return 0, 0, fmt.Errorf("train: step %d: %w", t.step+1, err)
+	}
+	return t.trainBatch(b)
+}
+
+func (t *Trainer) trainBatch(b *batch) (loss, gradNorm float64, err error) {
+	if b.labelled == 0 {
+		return 0, 0, fmt.Errorf("train: step %d: the batch has no labelled positions (all labels are %d)", t.step+1, IgnoreLabel)
+	}
+	lr := LinearSchedule(t.cfg.LR, t.cfg.WarmupSteps, t.cfg.MaxSteps, t.step)
+	n := float64(t.step + 1)
+	h := adamHyper{
+		negStepSize: -(lr / (1 - math.Pow(adamBeta1, n))),
+		bc2Sqrt:     math.Sqrt(1 - math.Pow(adamBeta2, n)),
+		decayFactor: 1 - lr*t.cfg.WeightDecay,
+	}
+	args := append(b.inputs(), tensors.FromFlatDataAndDimensions(h.vector(), 3))
+	out, err := call(t.stepExec, args...)
+	if err != nil {
+		return 0, 0, fmt.Errorf("train: step %d (batch %d×%d): %w", t.step+1, b.size, b.length, err)
+	}
+	loss = float64(tensors.ToScalar[float32](out[0]))
+	gradNorm = float64(tensors.ToScalar[float32](out[1]))
+	t.step++
+	t.tokens += int64(b.tokens)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, gradNorm, fmt.Errorf("train: step %d: loss %v: %w", t.step, loss, ErrDiverged)
+	}
+	return loss, gradNorm, nil
+}
+
+// Run trains until cfg.MaxSteps, evaluating every split of evalSets every cfg.EvalEvery steps
+// and at the end (splits in name order), and checkpointing every cfg.CheckpointEvery steps and
+// at the end when cfg.CheckpointDir is set. With cfg.Resume it first loads the latest checkpoint
+// there, if any. It stops early, with the error, on a hook error, ctx cancellation or a
+// non-finite loss (errors.Is(err, ErrDiverged)).
+func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[string][]Example, hooks Hooks) (Result, error) {
+	res := Result{Evals: map[string]EvalMetrics{}}
+	if len(trainSet) == 0 {
+		return res, errors.New("train: empty training set")
+	}
+	if t.cfg.Resume {
+		step, err := t.LoadLatestCheckpoint()
+		if err != nil {
+			return res, err
+		}
+		res.ResumedFrom = step
+	}
+	batchesPerEpoch := (len(trainSet) + t.cfg.BatchSize - 1) / t.cfg.BatchSize
+	splits := slices.Sorted(maps.Keys(evalSets))
+	start := time.Now()
+	var order []int
+	evaluated := -1
+	evalAll := func() error {
+		for _, name := range splits {
+			em, err := t.Evaluate(name, evalSets[name])
+			if err != nil {
+				return err
+			}
+			res.Evals[name] = em
+			if hooks.OnEval != nil {
+				if err := hooks.OnEval(em); err != nil {
+					return fmt.Errorf("train: eval hook at step %d: %w", t.step, err)
+				}
+			}
+		}
+		evaluated = t.step
+		return nil
+	}
+	for t.step < t.cfg.MaxSteps {
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("train: stopped before step %d: %w", t.step+1, err)
+		}
+		stepStart := time.Now()
+		var examples []Example
+		pos := t.pos
+		examples, t.pos, order = nextBatch(trainSet, t.cfg.Seed, t.cfg.BatchSize, t.pos, order)
+		b, err := makeBatch(examples, t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
+		if err != nil {
+			return res, fmt.Errorf("train: step %d (epoch %d, example %d): %w", t.step+1, pos.Epoch, pos.Next, err)
+		}
+		lr := LinearSchedule(t.cfg.LR, t.cfg.WarmupSteps, t.cfg.MaxSteps, t.step)
+		loss, gradNorm, err := t.trainBatch(b)
+		if err != nil {
+			return res, err
+		}
+		dt := time.Since(stepStart).Seconds()
+		batchIndex := (pos.Next + t.cfg.BatchSize - 1) / t.cfg.BatchSize
+		res.Steps = t.step
+		res.Last = StepMetrics{
+			Step:       t.step,
+			Epoch:      float64(pos.Epoch) + float64(batchIndex+1)/float64(batchesPerEpoch),
+			TrainLoss:  loss,
+			LR:         lr,
+			GradNorm:   gradNorm,
+			Tokens:     t.tokens,
+			TokensPerS: float64(b.tokens) / dt,
+			ElapsedS:   time.Since(start).Seconds(),
+		}
+		if hooks.OnStep != nil {
+			if err := hooks.OnStep(res.Last); err != nil {
+				return res, fmt.Errorf("train: step hook at step %d: %w", t.step, err)
+			}
+		}
+		last := t.step == t.cfg.MaxSteps
+		if len(splits) > 0 && (last || (t.cfg.EvalEvery > 0 && t.step%t.cfg.EvalEvery == 0)) {
+			if err := evalAll(); err != nil {
+				return res, err
+			}
+		}
+		if t.cfg.CheckpointDir != "" && (last || (t.cfg.CheckpointEvery > 0 && t.step%t.cfg.CheckpointEvery == 0)) {
+			if err := t.SaveCheckpoint(); err != nil {
+				return res, err
+			}
+		}
+	}
+	res.Steps = t.step
+	if len(splits) > 0 && evaluated != t.step {
+		if err := evalAll(); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// Run is New followed by Trainer.Run.
+func Run(ctx context.Context, backend compute.Backend, m Model, cfg Config, trainSet []Example, evalSets map[string][]Example, hooks Hooks) (Result, error) {
+	t, err := New(backend, m, cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	return t.Run(ctx, trainSet, evalSets, hooks)
+}
+
+// Evaluate scores examples in order, in batches of cfg.EvalBatchSize: the loss is the sum of
+// the token losses over the number of labelled tokens, so it does not depend on batch size or
+// padding.
+func (t *Trainer) Evaluate(split string, examples []Example) (EvalMetrics, error) {
+	em := EvalMetrics{Step: t.step, Split: split}
+	var sumLoss, sumCorrect float64
+	bs := t.cfg.evalBatchSize()
+	for i := 0; i < len(examples); i += bs {
+		b, err := makeBatch(examples[i:min(i+bs, len(examples))], t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
+		if err != nil {
+			return em, fmt.Errorf("train: eval %q at step %d, examples %d…: %w", split, t.step, i, err)
+		}
+		if b.labelled == 0 {
+			continue
+		}
+		out, err := call(t.evalExec, b.inputs()...)
+		if err != nil {
+			return em, fmt.Errorf("train: eval %q at step %d, examples %d…: %w", split, t.step, i, err)
+		}
+		sumLoss += float64(tensors.ToScalar[float32](out[0]))
+		sumCorrect += float64(tensors.ToScalar[float32](out[1]))
+		em.Tokens += int64(b.labelled)
+	}
+	if em.Tokens == 0 {
+		return em, fmt.Errorf("train: eval %q: no labelled tokens in %d examples", split, len(examples))
+	}
+	em.Loss = sumLoss / float64(em.Tokens)
+	em.TokenAccuracy = sumCorrect / float64(em.Tokens)
+	return em, nil
+}
+
+// genBucket rounds generation inputs up so that a few compiled graphs serve every length.
+const genBucket = 32
+
+// Generate continues prompt greedily (argmax) for up to maxNewTokens tokens, stopping after
+// the model emits stop (pass a negative stop to never stop early) or when the context is full.
+// It returns the new tokens, without the stop token. Each token recomputes the whole sequence.
+func (t *Trainer) Generate(prompt []int32, maxNewTokens int, stop int32) ([]int32, error) {
+	if len(prompt) == 0 {
+		return nil, errors.New("train: generate: empty prompt")
+	}
+	seq := slices.Clone(prompt)
+	var out []int32
+	for range maxNewTokens {
+		n := len(seq)
+		if n > t.model.Context() {
+			break
+		}
+		length := min(t.model.Context(), (n+genBucket-1)/genBucket*genBucket)
+		ids := make([]int32, length)
+		mask := make([]int32, length)
+		copy(ids, seq)
+		for i := range n {
+			mask[i] = 1
+		}
+		res, err := call(t.genExec,
+			tensors.FromFlatDataAndDimensions(ids, 1, length),
+			tensors.FromFlatDataAndDimensions(mask, 1, length),
+			tensors.FromFlatDataAndDimensions([]int32{int32(n - 1)}, 1))
+		if err != nil {
+			return out, fmt.Errorf("train: generate at length %d: %w", n, err)
+		}
+		next := tensors.MustCopyFlatData[int32](res[0])[0]
+		if next == stop {
+			break
+		}
+		out = append(out, next)
+		seq = append(seq, next)
+	}
+	return out, nil
+}
