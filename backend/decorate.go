@@ -28,7 +28,7 @@ type DecorateOptions struct {
 // unwrapped before they reach inner. The Go backend type-asserts closures to its own function
 // type, so functions passed to Call, Sort, While and If are unwrapped too.
 func Decorate(inner compute.Backend, opts DecorateOptions) compute.Backend {
-	return &decorated{Backend: inner, opts: opts}
+	return &decorated{Backend: inner, opts: opts, kernels: currentKernels()}
 }
 
 // Undecorate returns the backend wrapped by [Decorate] and its options; for any other backend
@@ -43,7 +43,8 @@ func Undecorate(be compute.Backend) (inner compute.Backend, opts DecorateOptions
 // decorated is the compute.Backend returned by Decorate.
 type decorated struct {
 	compute.Backend
-	opts DecorateOptions
+	opts    DecorateOptions
+	kernels kernelProfile // the Go backend's matmul kernels, which the plans are made for
 }
 
 // Description implements compute.Backend.
@@ -260,7 +261,7 @@ func (f *function) DotGeneral(lhs compute.Value, lhsContractingAxes, lhsBatchAxe
 	if lhsShape.DType != rhsShape.DType || lhsShape.DType == dtypes.InvalidDType {
 		return passThrough()
 	}
-	plan, ok := PlanDotGeneral(lhsShape.Dimensions, lhsContractingAxes, lhsBatchAxes,
+	plan, ok := planDotGeneral(f.builder.backend.kernels, lhsShape.Dimensions, lhsContractingAxes, lhsBatchAxes,
 		rhsShape.Dimensions, rhsContractingAxes, rhsBatchAxes)
 	if !ok {
 		return passThrough()

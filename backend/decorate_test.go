@@ -15,73 +15,96 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// dotCase is one DotGeneral: operand dimensions and axes.
+// dotCase is one DotGeneral: operand dimensions and axes, and the plans expected with the
+// AVX-512 kernels (fast) and with the AVX2 or scalar kernels (slow small transposed kernel).
 type dotCase struct {
-	name              string
-	lhsDims, lc, lb   []int
-	rhsDims, rc, rb   []int
-	wantRewrite       bool
-	wantSwap          bool
-	wantLayout        Layout
-	wantOperandsMoved int // number of operands transposed by the plan
+	name            string
+	lhsDims, lc, lb []int
+	rhsDims, rc, rb []int
+	fast, slow      planWant
 }
+
+// planWant is an expected plan; the zero value means "passed through unchanged".
+type planWant struct {
+	rewrite bool
+	swap    bool
+	layout  Layout
+	moved   int // number of operands transposed
+}
+
+var (
+	keep        = planWant{}
+	directMove0 = planWant{rewrite: true}
+	directMove1 = planWant{rewrite: true, moved: 1}
+	directMove2 = planWant{rewrite: true, moved: 2}
+	swapMove1   = planWant{rewrite: true, swap: true, moved: 1}
+)
 
 // namedDotCases are the shapes of a GPT step (attention with 4 heads of 32 on 64 tokens,
 // batch 8) and their gradients, plus the layouts the Go backend already takes.
 var namedDotCases = []dotCase{
 	{name: "attention scores q·kᵀ (backend's transposed layout)", lhsDims: []int{32, 64, 32}, lc: []int{2}, lb: []int{0},
-		rhsDims: []int{32, 64, 32}, rc: []int{2}, rb: []int{0}},
-	{name: "attention output p·v (already matmul)", lhsDims: []int{32, 64, 64}, lc: []int{2}, lb: []int{0},
-		rhsDims: []int{32, 64, 32}, rc: []int{1}, rb: []int{0}},
+		rhsDims: []int{32, 64, 32}, rc: []int{2}, rb: []int{0}, fast: keep, slow: directMove1},
+	{name: "attention output p·v (backend's matmul layout)", lhsDims: []int{32, 64, 64}, lc: []int{2}, lb: []int{0},
+		rhsDims: []int{32, 64, 32}, rc: []int{1}, rb: []int{0}, fast: keep, slow: keep},
 	{name: "grad dk = dsᵀ·q", lhsDims: []int{32, 64, 64}, lc: []int{1}, lb: []int{0},
-		rhsDims: []int{32, 64, 32}, rc: []int{1}, rb: []int{0}, wantRewrite: true, wantOperandsMoved: 1},
+		rhsDims: []int{32, 64, 32}, rc: []int{1}, rb: []int{0}, fast: directMove1, slow: directMove1},
 	{name: "grad dv = pᵀ·do swapped", lhsDims: []int{32, 64, 32}, lc: []int{1}, lb: []int{0},
-		rhsDims: []int{32, 64, 8}, rc: []int{1}, rb: []int{0}, wantRewrite: true, wantSwap: true, wantOperandsMoved: 1},
+		rhsDims: []int{32, 64, 8}, rc: []int{1}, rb: []int{0}, fast: swapMove1, slow: swapMove1},
 	{name: "BSHD einsum bqhd,bkhd->bhqk", lhsDims: []int{2, 16, 4, 8}, lc: []int{3}, lb: []int{0, 2},
-		rhsDims: []int{2, 16, 4, 8}, rc: []int{3}, rb: []int{0, 2}, wantRewrite: true, wantOperandsMoved: 2},
-	{name: "dense x·w (already matmul)", lhsDims: []int{64, 48}, lc: []int{1},
-		rhsDims: []int{48, 96}, rc: []int{0}},
+		rhsDims: []int{2, 16, 4, 8}, rc: []int{3}, rb: []int{0, 2}, fast: directMove2, slow: directMove2},
+	{name: "BSHD einsum grad bhqk,bkhd->bhqd", lhsDims: []int{2, 4, 16, 16}, lc: []int{3}, lb: []int{0, 1},
+		rhsDims: []int{2, 16, 4, 8}, rc: []int{1}, rb: []int{0, 2}, fast: directMove1, slow: directMove1},
+	{name: "dense x·w (backend's matmul layout)", lhsDims: []int{64, 48}, lc: []int{1},
+		rhsDims: []int{48, 96}, rc: []int{0}, fast: keep, slow: keep},
 	{name: "dense grad dx = dy·wᵀ (backend's transposed layout)", lhsDims: []int{64, 96}, lc: []int{1},
-		rhsDims: []int{48, 96}, rc: []int{1}},
+		rhsDims: []int{48, 96}, rc: []int{1}, fast: keep, slow: directMove1},
 	{name: "dense grad dw = xᵀ·dy", lhsDims: []int{64, 48}, lc: []int{0},
-		rhsDims: []int{64, 96}, rc: []int{0}, wantRewrite: true, wantOperandsMoved: 1},
+		rhsDims: []int{64, 96}, rc: []int{0}, fast: directMove1, slow: directMove1},
 	{name: "vector first: its transposition is a reshape", lhsDims: []int{24, 1}, lc: []int{0},
-		rhsDims: []int{24, 40}, rc: []int{0}, wantRewrite: true},
-	{name: "BSHD einsum grad bhqk,bkhd->bqhd", lhsDims: []int{2, 4, 16, 16}, lc: []int{3}, lb: []int{0, 1},
-		rhsDims: []int{2, 16, 4, 8}, rc: []int{1}, rb: []int{0, 2}, wantRewrite: true, wantOperandsMoved: 1},
+		rhsDims: []int{24, 40}, rc: []int{0}, fast: directMove0, slow: directMove0},
 	{name: "large dw = xᵀ·dy", lhsDims: []int{2048, 64}, lc: []int{0},
-		rhsDims: []int{2048, 96}, rc: []int{0}, wantRewrite: true, wantOperandsMoved: 1},
-	{name: "large transposed (backend layout)", lhsDims: []int{512, 256}, lc: []int{1},
-		rhsDims: []int{384, 256}, rc: []int{1}},
+		rhsDims: []int{2048, 96}, rc: []int{0}, fast: directMove1, slow: directMove1},
+	{name: "large, backend's transposed layout", lhsDims: []int{512, 256}, lc: []int{1},
+		rhsDims: []int{384, 256}, rc: []int{1}, fast: keep, slow: keep},
 }
 
 func TestPlanDotGeneral(t *testing.T) {
-	for _, tc := range namedDotCases {
-		t.Run(tc.name, func(t *testing.T) {
-			plan, ok := PlanDotGeneral(tc.lhsDims, tc.lc, tc.lb, tc.rhsDims, tc.rc, tc.rb)
-			if ok != tc.wantRewrite {
-				t.Fatalf("rewrite = %v, want %v (plan %+v)", ok, tc.wantRewrite, plan)
-			}
-			if !ok {
-				return
-			}
-			if plan.Swap != tc.wantSwap || plan.Layout != tc.wantLayout {
-				t.Errorf("swap=%v layout=%s, want swap=%v layout=%s", plan.Swap, plan.Layout, tc.wantSwap, tc.wantLayout)
-			}
-			moved := 0
-			for _, op := range []OperandPlan{plan.A, plan.B} {
-				if op.Transpose {
-					moved++
+	profiles := []struct {
+		name    string
+		kernels kernelProfile
+		want    func(dotCase) planWant
+	}{
+		{"avx512", kernelProfile{}, func(c dotCase) planWant { return c.fast }},
+		{"avx2", kernelProfile{slowSmallTransposed: true}, func(c dotCase) planWant { return c.slow }},
+	}
+	for _, prof := range profiles {
+		for _, tc := range namedDotCases {
+			t.Run(prof.name+"/"+tc.name, func(t *testing.T) {
+				want := prof.want(tc)
+				plan, ok := planDotGeneral(prof.kernels, tc.lhsDims, tc.lc, tc.lb, tc.rhsDims, tc.rc, tc.rb)
+				if ok != want.rewrite {
+					t.Fatalf("rewrite = %v, want %v (plan %+v)", ok, want.rewrite, plan)
 				}
-			}
-			if moved != tc.wantOperandsMoved {
-				t.Errorf("operands transposed = %d, want %d (plan %+v)", moved, tc.wantOperandsMoved, plan)
-			}
-			_, _, wantOut := refDotGeneralDims(tc)
-			if !slices.Equal(plan.OutputDims, wantOut) {
-				t.Errorf("output dims %v, want %v", plan.OutputDims, wantOut)
-			}
-		})
+				if !ok {
+					return
+				}
+				moved := 0
+				for _, op := range []OperandPlan{plan.A, plan.B} {
+					if op.Transpose {
+						moved++
+					}
+				}
+				if plan.Swap != want.swap || plan.Layout != want.layout || moved != want.moved {
+					t.Errorf("plan swap=%v layout=%s moved=%d, want swap=%v layout=%s moved=%d (plan %+v)",
+						plan.Swap, plan.Layout, moved, want.swap, want.layout, want.moved, plan)
+				}
+				_, _, wantOut := refDotGeneralDims(tc)
+				if !slices.Equal(plan.OutputDims, wantOut) {
+					t.Errorf("output dims %v, want %v", plan.OutputDims, wantOut)
+				}
+			})
+		}
 	}
 	invalid := []struct {
 		name            string
@@ -420,5 +443,51 @@ func TestDisableFusion(t *testing.T) {
 	}
 	if d := Describe(unfused); !strings.Contains(d, "fusion: off") {
 		t.Errorf("Describe = %q, want it to say fusion: off", d)
+	}
+}
+
+// TestDecoratedDotGeneralHalfPrecision runs DotGenerals in float64, bfloat16 and float16 on
+// the decorated backend and checks them against a float64 reference. GoMLX v0.28.2's AVX2
+// small kernel for the transposed layout is wrong for bfloat16 and float16 (it converts only
+// the low 8 of each 16 loaded values, so sums lose about half their terms); the decorator
+// routes small products to the non-transposed kernels, which this test checks on whichever
+// kernels the machine has. The plain backend's result is logged for comparison.
+func TestDecoratedDotGeneralHalfPrecision(t *testing.T) {
+	plain, decorated := newBackends(t)
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, tc := range []dotCase{namedDotCases[0], namedDotCases[1], namedDotCases[2]} {
+		lhs, rhs := randFloats(rng, prod(tc.lhsDims)), randFloats(rng, prod(tc.rhsDims))
+		ref, absSum, _ := refDotGeneral(lhs, tc.lhsDims, tc.lc, tc.lb, rhs, tc.rhsDims, tc.rc, tc.rb)
+		for _, dt := range []struct {
+			dtype dtypes.DType
+			rel   float64 // relative to Σ|lhs·rhs|: input rounding and output rounding
+		}{{dtypes.Float64, 1e-6}, {dtypes.BFloat16, 2e-2}, {dtypes.Float16, 3e-3}} {
+			t.Run(tc.name+"/"+dt.dtype.String(), func(t *testing.T) {
+				fn := func(g *graph.Graph, in []*graph.Node) []*graph.Node {
+					l, r := graph.ConvertDType(in[0], dt.dtype), graph.ConvertDType(in[1], dt.dtype)
+					return []*graph.Node{graph.ConvertDType(graph.DotGeneral(l, tc.lc, tc.lb, r, tc.rc, tc.rb), dtypes.Float32)}
+				}
+				inputs := func() []*tensors.Tensor {
+					return []*tensors.Tensor{tensors.FromFlatDataAndDimensions(lhs, tc.lhsDims...),
+						tensors.FromFlatDataAndDimensions(rhs, tc.rhsDims...)}
+				}
+				worst := func(got []float32) (int, float64) {
+					at, ratio := 0, 0.0
+					for i := range ref {
+						if r := math.Abs(float64(got[i])-ref[i]) / absSum[i]; r > ratio {
+							at, ratio = i, r
+						}
+					}
+					return at, ratio
+				}
+				got := run(t, decorated, fn, inputs()...)[0]
+				if i, r := worst(got); r > dt.rel {
+					t.Errorf("decorated[%d] = %g, reference %g: error %.2g·Σ|ab| > %.2g", i, got[i], ref[i], r, dt.rel)
+				}
+				if _, r := worst(run(t, plain, fn, inputs()...)[0]); r > dt.rel {
+					t.Logf("the plain backend is off by %.2g·Σ|ab| here (kernels: %s)", r, simdKernel())
+				}
+			})
+		}
 	}
 }

@@ -57,6 +57,10 @@ func (p Param) String() string { return Alias(p.Key) + "=" + FormatValue(p.Value
 // shorter of plain and exponent notation (0.0001 → "1e-4", 0.01 → "0.01").
 func FormatValue(v any) string {
 	switch x := v.(type) {
+	case nil:
+		return ""
+	case float32:
+		return FormatValue(float64(x))
 	case float64:
 		plain := strconv.FormatFloat(x, 'g', -1, 64)
 		mant, exp, ok := strings.Cut(strconv.FormatFloat(x, 'e', -1, 64), "e")

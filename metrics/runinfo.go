@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sftlab/sftlab/internal/atomicfile"
@@ -210,41 +209,4 @@ func WriteRunInfo(path string, info RunInfo) error {
 		return fmt.Errorf("%s: encode run info: %w", path, err)
 	}
 	return atomicfile.WriteFile(path, buf.Bytes())
-}
-
-// FormatValue renders a config or param value compactly, as run names do: floats in the shorter
-// of plain and exponent notation (0.0001 → "1e-4", 0.01 → "0.01", 80 → "80"), everything else
-// with fmt's default.
-func FormatValue(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case float32:
-		return formatFloat(float64(x))
-	case float64:
-		return formatFloat(x)
-	}
-	return fmt.Sprint(v)
-}
-
-func formatFloat(x float64) string {
-	plain := strconv.FormatFloat(x, 'g', -1, 64)
-	mant, exp, ok := strings.Cut(strconv.FormatFloat(x, 'e', -1, 64), "e")
-	if !ok {
-		return plain
-	}
-	sign := ""
-	if exp[0] == '-' {
-		sign = "-"
-	}
-	exp = strings.TrimLeft(exp[1:], "0")
-	if exp == "" {
-		return plain
-	}
-	if e := mant + "e" + sign + exp; len(e) < len(plain) {
-		return e
-	}
-	return plain
 }

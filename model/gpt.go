@@ -29,11 +29,7 @@ func LayerNorm(scope *mlmodel.Scope, x *Node) *Node {
 	d := x.Shape().Dim(-1)
 	gain := scope.VariableWithShape("gain", shapes.Make(dtypes.Float32, 1, d)).NodeValue(g)
 	offset := scope.VariableWithShape("offset", shapes.Make(dtypes.Float32, 1, d)).NodeValue(g)
-	mean := ReduceAndKeep(x, ReduceMean, -1)
-	centred := Sub(x, mean)
-	variance := ReduceAndKeep(Square(centred), ReduceMean, -1)
-	y := Div(centred, Sqrt(AddScalar(variance, lnEpsilon)))
-	return Add(Mul(y, gain), offset)
+	return Add(Mul(Normalize(x), gain), offset)
 }
 
 // Dense is x [N, in] · weights [in, out] + biases: weights are stored input-major, so the
@@ -59,7 +55,7 @@ func Attention(scope *mlmodel.Scope, cfg Config, x *Node, batch, seqLen int) *No
 	}
 	q, k, v := part(0), part(1), part(2)
 	q = MulScalar(q, 1/math.Sqrt(float64(hd))) // scaling q costs T·hd, the scores T·T
-	kT := Transpose(k, 1, 2)                    // (B·H, hd, T)
+	kT := Transpose(k, 1, 2)                   // (B·H, hd, T)
 	scores := MatMul(q, kT)
 	scores.AssertDims(batch*h, seqLen, seqLen)
 	scores = Add(scores, causalMask(x.Graph(), seqLen))

@@ -273,4 +273,3 @@ func TestCompactVocab(t *testing.T) {
 		t.Error("unsorted ids: want an error")
 	}
 }
-

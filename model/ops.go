@@ -14,17 +14,25 @@ import (
 // thread (legacy-SSE code after dirty upper vector state): it took over half of a training
 // step. The ops below keep their math but avoid the Exp op: softmax runs the backend's fused
 // kernel (its own float32 exp) and its gradient is written in terms of its output; the GELU
-// gradient uses Expm1, which is plain Go. TestOpsGradients checks them against GoMLX's.
+// gradient uses Expm1, which is plain Go. Normalize (LayerNorm without its affine part) has its
+// gradient written out too, which is shorter than the autodiff of its formula.
+// TestOpsGradients checks each against GoMLX's autodiff of the plain formula.
 
 // withGradient returns value (its own gradient path cut) with vjp as its gradient: given the
-// adjoint v of the result (shaped like x), vjp returns the adjoint of x. When value has one
-// axis fewer than x (a per-row result), v arrives broadcast along x's last axis.
+// adjoint v of the result, vjp returns the adjoint of x. value has the shape of x, or that of
+// x without its last axis (a per-row result), in which case v has a last axis of size 1.
 func withGradient(x, value *Node, vjp func(v *Node) *Node) *Node {
-	carrier := IdentityWithCustomGradient(x, func(_, v *Node) *Node { return vjp(v) })
-	zero := Sub(carrier, StopGradient(carrier)) // exactly 0 for finite x
-	if value.Rank() < x.Rank() {
-		zero = ReduceSum(zero, -1)
+	perRow := value.Rank() < x.Rank()
+	carrier := IdentityWithCustomGradient(x, func(_, v *Node) *Node {
+		if perRow { // only column 0 of the carrier reached the result
+			v = Slice(v, AxisRange(), AxisRange(0, 1))
+		}
+		return vjp(v)
+	})
+	if perRow {
+		carrier = Reshape(Slice(carrier, AxisRange(), AxisRange(0, 1)), value.Shape().Dimensions...)
 	}
+	zero := Sub(carrier, StopGradient(carrier)) // exactly 0 for finite x
 	return Add(StopGradient(value), zero)
 }
 
@@ -57,20 +65,37 @@ func Gelu(x *Node) *Node {
 	})
 }
 
+// Normalize is (x − mean)/σ over the last axis, σ = sqrt(biased variance + 1e-5), with the
+// gradient (v − mean(v) − x̂·mean(v·x̂))/σ: a handful of ops instead of the autodiff of the
+// decomposed formula.
+func Normalize(x *Node) *Node {
+	centred := Sub(x, ReduceAndKeep(x, ReduceMean, -1))
+	sigma := Sqrt(AddScalar(ReduceAndKeep(Square(centred), ReduceMean, -1), lnEpsilon))
+	y := Div(centred, sigma)
+	return withGradient(x, y, func(v *Node) *Node {
+		meanV := ReduceAndKeep(v, ReduceMean, -1)
+		meanVY := ReduceAndKeep(Mul(v, y), ReduceMean, -1)
+		return Div(Sub(Sub(v, meanV), Mul(y, meanVY)), sigma)
+	})
+}
+
 // CrossEntropy returns, for logits [N, V] and targets [N] (Int32), each row's cross-entropy
-// −log softmax(logits)[target] and whether its argmax equals the target (Float32 0/1). The
+// −log softmax(logits)[target]. The
 // log-sum-exp comes from the fused softmax (the largest probability is 1/Σexp(logit − max)),
 // and the gradient is softmax − onehot(target).
-func CrossEntropy(logits, targets *Node) (loss, correct *Node) {
+func CrossEntropy(logits, targets *Node) *Node {
 	n, vocab := logits.Shape().Dim(0), logits.Shape().Dim(1)
 	p := fusedSoftmax(logits)
 	top := ReduceMax(logits, -1)
 	at := Concatenate([]*Node{Iota(logits.Graph(), shapes.Make(dtypes.Int32, n), 0), ConvertDType(targets, dtypes.Int32)}, 0)
 	picked := Gather(logits, Transpose(Reshape(at, 2, n), 0, 1)) // logits[i, target_i]
 	value := Sub(Neg(Log(ReduceMax(p, -1))), Sub(picked, top))
-	loss = withGradient(logits, value, func(v *Node) *Node {
+	return withGradient(logits, value, func(v *Node) *Node {
 		return Mul(v, Sub(p, OneHot(targets, vocab, dtypes.Float32)))
 	})
-	correct = ConvertDType(Equal(ArgMax(logits, -1, dtypes.Int32), targets), dtypes.Float32)
-	return loss, correct
+}
+
+// Hits is 1 (Float32) on the rows of logits [N, V] whose argmax equals targets [N], else 0.
+func Hits(logits, targets *Node) *Node {
+	return ConvertDType(Equal(ArgMax(logits, -1, dtypes.Int32), targets), dtypes.Float32)
 }

@@ -43,10 +43,27 @@ func TestOpsGradients(t *testing.T) {
 	}{
 		{"softmax", func(x, _ *graph.Node) *graph.Node { return model.LastAxisSoftmax(x) },
 			func(x, _ *graph.Node) *graph.Node { return graph.Softmax(x, -1) }, 1e-6},
-		{"gelu", func(x, _ *graph.Node) *graph.Node { return model.Gelu(graph.Max(x, graph.Scalar(x.Graph(), dtypes.Float32, -20))) },
-			func(x, _ *graph.Node) *graph.Node { return refGelu(graph.Max(x, graph.Scalar(x.Graph(), dtypes.Float32, -20))) }, 1e-6},
-		{"cross-entropy", func(x, tg *graph.Node) *graph.Node { l, _ := model.CrossEntropy(graph.Max(x, graph.Scalar(x.Graph(), dtypes.Float32, -50)), tg); return graph.ExpandAxes(l, -1) },
-			func(x, tg *graph.Node) *graph.Node { return graph.ExpandAxes(refCE(graph.Max(x, graph.Scalar(x.Graph(), dtypes.Float32, -50)), tg), -1) }, 1e-5},
+		{"normalize", func(x, _ *graph.Node) *graph.Node {
+			return model.Normalize(graph.Max(x, graph.Scalar(x.Graph(), dtypes.Float32, -20)))
+		},
+			func(x, _ *graph.Node) *graph.Node {
+				x = graph.Max(x, graph.Scalar(x.Graph(), dtypes.Float32, -20))
+				c := graph.Sub(x, graph.ReduceAndKeep(x, graph.ReduceMean, -1))
+				return graph.Div(c, graph.Sqrt(graph.AddScalar(graph.ReduceAndKeep(graph.Square(c), graph.ReduceMean, -1), 1e-5)))
+			}, 1e-5},
+		{"gelu", func(x, _ *graph.Node) *graph.Node {
+			return model.Gelu(graph.Max(x, graph.Scalar(x.Graph(), dtypes.Float32, -20)))
+		},
+			func(x, _ *graph.Node) *graph.Node {
+				return refGelu(graph.Max(x, graph.Scalar(x.Graph(), dtypes.Float32, -20)))
+			}, 1e-6},
+		{"cross-entropy", func(x, tg *graph.Node) *graph.Node {
+			l := model.CrossEntropy(graph.Max(x, graph.Scalar(x.Graph(), dtypes.Float32, -50)), tg)
+			return graph.ExpandAxes(l, -1)
+		},
+			func(x, tg *graph.Node) *graph.Node {
+				return graph.ExpandAxes(refCE(graph.Max(x, graph.Scalar(x.Graph(), dtypes.Float32, -50)), tg), -1)
+			}, 1e-5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

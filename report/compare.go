@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/metrics"
 )
 
@@ -27,7 +28,7 @@ func RunSide(run metrics.Run) Side {
 	r := e.newRow(run)
 	s := Side{Label: run.Info.Name, Config: map[string]string{}, Metrics: map[string]float64{}, Note: "status " + string(run.Info.Status)}
 	for k, v := range run.Config {
-		s.Config[k] = metrics.FormatValue(v)
+		s.Config[k] = configs.FormatValue(v)
 	}
 	for _, m := range compareMetrics() {
 		s.Metrics[m.header] = m.value(r)
@@ -49,7 +50,7 @@ func ExperimentSide(name string, runs []metrics.Run) (Side, error) {
 			if values[k] == nil {
 				values[k] = map[string]bool{}
 			}
-			values[k][metrics.FormatValue(v)] = true
+			values[k][configs.FormatValue(v)] = true
 		}
 	}
 	for k, vs := range values {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/metrics"
 )
 
@@ -40,7 +41,7 @@ type fixtureSpec struct {
 func (r fixtureRun) name(spec fixtureSpec) string {
 	parts := []string{"format=" + r.format}
 	if len(spec.lrs) > 1 {
-		parts = append(parts, "lr="+metrics.FormatValue(r.lr))
+		parts = append(parts, "lr="+configs.FormatValue(r.lr))
 	}
 	if len(spec.steps) > 1 {
 		parts = append(parts, fmt.Sprintf("steps=%d", r.steps))

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/metrics"
 )
 
@@ -27,29 +28,6 @@ const (
 type Key struct {
 	Path  string // full key path, e.g. "train.learning_rate"
 	Label string // short name used in tables, plots and run names, e.g. "lr"
-}
-
-// shortLabel returns the short name of a key path used in run names and baseline selectors
-// ("train.learning_rate" → "lr"), or the path itself when it has none. The table matches the
-// one the configs package names runs with.
-func shortLabel(path string) string {
-	aliases := [...]struct{ key, short string }{
-		{"data.format", "format"},
-		{"data.masking", "masking"},
-		{"data.padding", "padding"},
-		{"model.preset", "preset"},
-		{"train.batch_size", "batch"},
-		{"train.learning_rate", "lr"},
-		{"train.max_steps", "steps"},
-		{"train.seed", "seed"},
-		{"train.warmup_steps", "warmup"},
-	}
-	for _, a := range aliases {
-		if a.key == path {
-			return a.short
-		}
-	}
-	return path
 }
 
 // Row is one run as the report shows it. Its numbers come from the run's Arrow files, through
@@ -116,7 +94,7 @@ func Build(name string, runs []metrics.Run, baseline string) (*Experiment, error
 		e.OnlyChanged = v
 	}
 	if d, ok := e.Config[keyDesc]; ok {
-		e.Description = strings.TrimSpace(metrics.FormatValue(d))
+		e.Description = strings.TrimSpace(configs.FormatValue(d))
 	}
 	swept := sweptKeys(runs)
 	for _, k := range swept {
@@ -124,7 +102,7 @@ func Build(name string, runs []metrics.Run, baseline string) (*Experiment, error
 			e.SeedKey = k
 			continue
 		}
-		e.Keys = append(e.Keys, Key{Path: k, Label: shortLabel(k)})
+		e.Keys = append(e.Keys, Key{Path: k, Label: configs.Alias(k)})
 	}
 	for _, k := range e.Keys {
 		if k.Path == keyFormat {
@@ -157,7 +135,7 @@ func Build(name string, runs []metrics.Run, baseline string) (*Experiment, error
 	spec := baseline
 	if spec == "" {
 		if b, ok := e.Config[keyBaseline]; ok {
-			spec = metrics.FormatValue(b)
+			spec = configs.FormatValue(b)
 		}
 	}
 	if spec != "" {
@@ -224,7 +202,7 @@ func sharedConfig(runs []metrics.Run) map[string]any {
 			continue
 		}
 		for k, v := range shared {
-			if w, ok := r.Config[k]; !ok || metrics.FormatValue(w) != metrics.FormatValue(v) {
+			if w, ok := r.Config[k]; !ok || configs.FormatValue(w) != configs.FormatValue(v) {
 				delete(shared, k)
 			}
 		}
@@ -239,11 +217,11 @@ func sharedConfig(runs []metrics.Run) map[string]any {
 // run.json params, else "".
 func configValue(r metrics.Run, path string) string {
 	if v, ok := r.Config[path]; ok {
-		return metrics.FormatValue(v)
+		return configs.FormatValue(v)
 	}
 	for _, p := range r.Info.Params {
 		if p.Key == path {
-			return metrics.FormatValue(p.Value)
+			return configs.FormatValue(p.Value)
 		}
 	}
 	return ""

@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
+	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/metrics"
 )
 
@@ -511,7 +512,7 @@ func sameXYs(a, b plotter.XYs) bool {
 // run as a dot and the mean over seeds as a line; one panel per value of the remaining swept keys.
 func (e *Experiment) evalVsFigure(key, name, xLabel string, logX bool) (*Figure, error) {
 	labels, panels := e.panelsBy(e.Rows, key)
-	label := shortLabel(key)
+	label := configs.Alias(key)
 	f := &Figure{Name: name, Title: "eval_loss against " + label,
 		Caption: fmt.Sprintf("Final eval_loss against %s. Dots are single runs, lines join the means over seeds; failed and diverged runs are left out.", label),
 		Cols:    gridCols(len(panels)), PanelW: 6 * vg.Inch, PanelH: 4 * vg.Inch}

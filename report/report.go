@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/internal/atomicfile"
 	"github.com/sftlab/sftlab/metrics"
 )
@@ -261,7 +262,7 @@ func (e *Experiment) configTable() string {
 	t := &table{cols: []column{{header: "key"}, {header: "value"}}}
 	for _, k := range keys {
 		t.cols[0].cells = append(t.cols[0].cells, k)
-		t.cols[1].cells = append(t.cols[1].cells, orMissing(metrics.FormatValue(e.Config[k])))
+		t.cols[1].cells = append(t.cols[1].cells, orMissing(configs.FormatValue(e.Config[k])))
 	}
 	return t.markdown()
 }

@@ -73,7 +73,7 @@ func (r *Runner) prepare(exp *configs.Experiment, run configs.Run) (*prepared, e
 	if err := checkWritable(p.dir); err != nil {
 		return nil, err
 	}
-	tok, err := r.cache.tokenizer(cfg.Data.Tokenizer)
+	tok, err := r.modelTokenizer(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -149,8 +149,9 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 
 	tcfg := trainConfig(cfg, filepath.Join(p.dir, checkpointsDir))
 	var trainer *train.Trainer
-	err = exceptions.TryCatch[error](func() {
+	err = catch(func() (err error) {
 		trainer, err = train.New(be, m, tcfg)
+		return err
 	})
 	if err != nil {
 		return finish(err)
@@ -173,6 +174,9 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 				Tokens: s.Tokens, TokensPerS: s.TokensPerS, ElapsedS: s.ElapsedS,
 			})
 			bar.step(s)
+			if r.opts.AfterStep != nil {
+				r.opts.AfterStep(p.run, s.Step)
+			}
 			if cfg.Train.CheckpointEvery > 0 && s.Step%cfg.Train.CheckpointEvery == 0 {
 				// The checkpoint of this step is written right after; keep metrics in step with it.
 				return r.writeMetrics(p.dir, steps, evals)
@@ -184,8 +188,9 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 			return nil
 		},
 	}
-	err = exceptions.TryCatch[error](func() {
-		_, err = trainer.Run(ctx, trainSet, evalSets, hooks)
+	err = catch(func() error {
+		_, err := trainer.Run(ctx, trainSet, evalSets, hooks)
+		return err
 	})
 	bar.finish()
 	if err != nil {
@@ -194,6 +199,11 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 	if built.save != nil {
 		if err := built.save(trainer, filepath.Join(p.dir, modelDir)); err != nil {
 			return finish(fmt.Errorf("save fine-tuned model: %w", err))
+		}
+		// model/ now holds the trained weights; the final checkpoint (weights plus AdamW state,
+		// three times their size) is only needed to resume an unfinished run.
+		if err := os.RemoveAll(filepath.Join(p.dir, checkpointsDir)); err != nil {
+			return finish(fmt.Errorf("remove checkpoints after saving the model: %w", err))
 		}
 	}
 	if cfg.Eval.Samples > 0 {
@@ -210,6 +220,16 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 		}
 	}
 	return finish(nil)
+}
+
+// catch runs f and returns its error, or the panic GoMLX raised while building or running a
+// graph, as an error.
+func catch(f func() error) error {
+	var err error
+	if perr := exceptions.TryCatch[error](func() { err = f() }); perr != nil {
+		return perr
+	}
+	return err
 }
 
 // writeMetrics writes metrics.arrow and eval.arrow.
@@ -259,6 +279,7 @@ func trainConfig(cfg configs.Config, checkpointDir string) train.Config {
 		WeightDecay:     cfg.Train.WeightDecay,
 		MaxGradNorm:     cfg.Train.MaxGradNorm,
 		BatchSize:       cfg.Train.BatchSize,
+		GradAccum:       cfg.Train.GradAccum,
 		EvalBatchSize:   cfg.Eval.BatchSize,
 		Seed:            uint64(cfg.Train.Seed),
 		Padding:         cfg.Data.Padding,
@@ -318,15 +339,7 @@ func buildGPT(cfg configs.Config, p *prepared) (train.Model, *model.CompactVocab
 		}
 		size = vocab.Size()
 	}
-	mc := model.Config{
-		Vocab:   size,
-		DModel:  cfg.Model.DModel,
-		Heads:   cfg.Model.NHeads,
-		Layers:  cfg.Model.NLayers,
-		MLP:     cfg.Model.DMLP,
-		Context: cfg.Model.Context,
-		Tied:    cfg.Model.TieEmbeddings,
-	}
+	mc := gptConfig(cfg, size)
 	if mc.Context < cfg.Data.MaxLength {
 		return nil, nil, fmt.Errorf("model.context: %d is shorter than data.max_length %d: raise model.context or lower data.max_length", mc.Context, cfg.Data.MaxLength)
 	}
@@ -335,6 +348,19 @@ func buildGPT(cfg configs.Config, p *prepared) (train.Model, *model.CompactVocab
 		return nil, nil, fmt.Errorf("model: %w", err)
 	}
 	return m, vocab, nil
+}
+
+// gptConfig is the GPT of cfg.Model over a vocabulary of vocabSize ids.
+func gptConfig(cfg configs.Config, vocabSize int) model.Config {
+	return model.Config{
+		Vocab:   vocabSize,
+		DModel:  cfg.Model.DModel,
+		Heads:   cfg.Model.NHeads,
+		Layers:  cfg.Model.NLayers,
+		MLP:     cfg.Model.DMLP,
+		Context: cfg.Model.Context,
+		Tied:    cfg.Model.TieEmbeddings,
+	}
 }
 
 // toTrainExamples maps encoded examples onto the model's vocabulary.
@@ -382,9 +408,9 @@ func generateSamples(generate generateFunc, p *prepared, vocab *model.CompactVoc
 			}
 		}
 		var gen []int32
-		var err error
-		err = exceptions.TryCatch[error](func() {
+		err := catch(func() (err error) {
 			gen, err = generate(prompt, cfg.Eval.MaxNewTokens, stop)
+			return err
 		})
 		if err != nil {
 			return nil, err

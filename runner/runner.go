@@ -60,6 +60,9 @@ type Options struct {
 	Reuse func(info metrics.RunInfo) bool
 	// Code is the version of the running code, recorded in each run's provenance.
 	Code CodeVersion
+	// AfterStep, when set, is called after each training step of each run, e.g. to follow
+	// progress from another program.
+	AfterStep func(run configs.Run, step int)
 }
 
 // Outcome is what happened to one run of the sweep.

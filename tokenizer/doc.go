@@ -13,6 +13,6 @@
 // [Tokenizer.RenderChat] renders a conversation exactly as Qwen3's chat template does with thinking
 // disabled, without a template engine.
 //
-// Building with -tags hftokenizers adds [HF], the same [Encoder] backed by Hugging Face's Rust
+// Building with -tags hftokenizers adds HF, the same [Encoder] backed by Hugging Face's Rust
 // library through cgo (github.com/daulet/tokenizers, which needs libtokenizers.a).
 package tokenizer

@@ -27,6 +27,10 @@ import (
 //	                    the variable table (path, dims, byte offset)
 //	  tensors.bin       every variable (weights, AdamW m and v) as little-endian float32
 //
+// The data order needs no saved generator state: each epoch's permutation is drawn from a PCG
+// seeded by (seed, epoch), so the seed and the position are the whole of it. There is no other
+// randomness (no dropout).
+//
 // A checkpoint is written into a temporary folder that is renamed into place, and only then
 // named in latest, so a crash leaves the previous checkpoint intact. Older ones are removed.
 const (
@@ -53,6 +57,7 @@ type trajectory struct {
 	WeightDecay float64 `json:"weight_decay"`
 	MaxGradNorm float64 `json:"max_grad_norm"`
 	BatchSize   int     `json:"batch_size"`
+	GradAccum   int     `json:"grad_accum,omitempty"` // 0 when there is no accumulation (GradAccum ≤ 1)
 	Padding     string  `json:"padding"`
 	MaxLength   int     `json:"max_length"`
 }
@@ -64,9 +69,13 @@ type checkpointVar struct {
 }
 
 func (c Config) trajectory() trajectory {
-	return trajectory{Seed: c.Seed, MaxSteps: c.MaxSteps, LR: c.LR, WarmupSteps: c.WarmupSteps,
+	t := trajectory{Seed: c.Seed, MaxSteps: c.MaxSteps, LR: c.LR, WarmupSteps: c.WarmupSteps,
 		WeightDecay: c.WeightDecay, MaxGradNorm: c.MaxGradNorm, BatchSize: c.BatchSize,
 		Padding: c.Padding, MaxLength: c.MaxLength}
+	if c.GradAccum > 1 {
+		t.GradAccum = c.GradAccum
+	}
+	return t
 }
 
 // SaveCheckpoint writes the weights, AdamW state, step, tokens seen and data position into
@@ -165,7 +174,9 @@ func (t *Trainer) LoadLatestCheckpoint() (int, error) {
 }
 
 // LoadCheckpoint restores the checkpoint folder path (one step-NNNNNNNN folder). The run's
-// trajectory settings (seed, steps, lr, warmup, decay, clipping, batch, padding) must match.
+// trajectory settings (seed, steps, lr, warmup, decay, clipping, batch, gradient accumulation,
+// padding) must match. Checkpoints are taken between optimizer steps, so the gradient
+// accumulators (never saved) hold nothing that a resume needs.
 func (t *Trainer) LoadCheckpoint(path string) error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("train: resume from %s: %s", path, fmt.Sprintf(format, args...))

@@ -19,7 +19,8 @@ type Config struct {
 	WarmupSteps     int     // linear warmup from 0 over this many steps
 	WeightDecay     float64 // decoupled AdamW weight decay (0 = none)
 	MaxGradNorm     float64 // global gradient-norm clip; 0 disables clipping
-	BatchSize       int     // training examples per step
+	BatchSize       int     // training examples per micro-batch (per step when GradAccum ≤ 1)
+	GradAccum       int     // micro-batches accumulated per optimizer step; 0 or 1 = none
 	EvalBatchSize   int     // examples per eval batch; 0 means BatchSize
 	Seed            uint64  // drives initialisation and data order
 	Padding         string  // PadLongest or PadMaxLength
@@ -54,6 +55,9 @@ func (c Config) Validate() error {
 	if c.BatchSize <= 0 {
 		bad("batch_size", "must be > 0, got %d", c.BatchSize)
 	}
+	if c.GradAccum < 0 {
+		bad("grad_accum", "must be ≥ 0 (0 or 1 = no accumulation), got %d", c.GradAccum)
+	}
 	if c.EvalBatchSize < 0 {
 		bad("eval_batch_size", "must be ≥ 0, got %d", c.EvalBatchSize)
 	}
@@ -84,3 +88,6 @@ func (c Config) evalBatchSize() int {
 	}
 	return c.BatchSize
 }
+
+// microBatches is the number of micro-batches per optimizer step (at least 1).
+func (c Config) microBatches() int { return max(1, c.GradAccum) }

@@ -4,8 +4,10 @@
 // averaged over the labels that are not -100, AdamW (betas 0.9/0.999, eps 1e-8, decoupled
 // weight decay that skips biases, norm gains and embeddings), the linear warmup and decay of
 // get_linear_schedule_with_warmup, and global gradient-norm clipping; batches are padded on the
-// right and reshuffled every epoch from a seed. Runs are deterministic (same seed, same bits,
-// whatever GOMAXPROCS), checkpoint atomically, and resume bit-identically.
+// right and reshuffled every epoch from a seed. Gradient accumulation (Config.GradAccum) splits
+// each optimizer step into micro-batches and weights their losses by labelled tokens, so a step
+// trains like one large batch that would not fit in memory. Runs are deterministic (same seed,
+// same bits, whatever GOMAXPROCS), checkpoint atomically, and resume bit-identically.
 //
 // Use [New] and [Trainer.Run], or the one-call [Run]; [Trainer.Evaluate] and
 // [Trainer.Generate] work on the trained weights.

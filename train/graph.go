@@ -4,7 +4,6 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 	mlmodel "github.com/gomlx/gomlx/ml/model"
-	"github.com/sftlab/sftlab/model"
 )
 
 // AdamW constants, as in torch.optim.AdamW and the Hugging Face Trainer.
@@ -16,15 +15,13 @@ const (
 	clipEpsilon = 1e-6
 )
 
-// rowLosses builds, for the selected flat positions rows [n] of the batch, the cross-entropy
-// of the model's logits against targets [n], and whether the argmax hits the target.
-func rowLosses(m Model, scope *mlmodel.Scope, ids, mask, rows, targets *graph.Node) (loss, correct *graph.Node) {
+// rowLogits builds the logits [n, V] of the model at the flat positions rows [n] of the batch.
+func rowLogits(m Model, scope *mlmodel.Scope, ids, mask, rows *graph.Node) *graph.Node {
 	h := m.Hidden(scope, ids, mask) // (B, T, D)
 	b, t, d := h.Shape().Dim(0), h.Shape().Dim(1), h.Shape().Dim(2)
 	n := rows.Shape().Dim(0)
 	sel := graph.Gather(graph.Reshape(h, b*t, d), graph.Reshape(rows, n, 1)) // (n, D)
-	logits := m.Head(scope, sel)                                             // (n, V)
-	return model.CrossEntropy(logits, targets)
+	return m.Head(scope, sel)                                                // (n, V)
 }
 
 // GlobalNorm is the L2 norm of all of grads together, computed as

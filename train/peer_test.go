@@ -144,9 +144,9 @@ func (p peerGPT) Init(store *mlmodel.Store, seed uint64) error {
 }
 
 type peerTrace struct {
-	Losses    []float64 `json:"losses"`
-	LRs       []float64 `json:"lrs"`
-	GradNorms []float64 `json:"grad_norms_preclip"`
+	Losses    []float64      `json:"losses"`
+	LRs       []float64      `json:"lrs"`
+	GradNorms []float64      `json:"grad_norms_preclip"`
 	Raw       map[string]any `json:"config"`
 }
 

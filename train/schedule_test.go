@@ -8,9 +8,9 @@ import (
 
 func TestLinearSchedule(t *testing.T) {
 	tests := []struct {
-		name                  string
+		name                   string
 		warmup, maxSteps, step int
-		want                  float64
+		want                   float64
 	}{
 		{"step 0 is lr 0", 4, 10, 0, 0},
 		{"warmup", 4, 10, 1, 0.25},

@@ -11,10 +11,12 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	mlmodel "github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/support/exceptions"
+	"github.com/sftlab/sftlab/model"
 )
 
 // ErrDiverged is returned (wrapped, with the step) when the training loss becomes NaN or ±Inf.
@@ -24,11 +26,11 @@ var ErrDiverged = errors.New("training diverged: loss is not finite")
 type StepMetrics struct {
 	Step       int     // optimizer steps done, 1 after the first
 	Epoch      float64 // fractional epoch at the end of the step
-	TrainLoss  float64 // mean loss over the batch's labelled positions
+	TrainLoss  float64 // mean loss over the labelled positions of the step's (micro-)batches
 	LR         float64 // learning rate the step used
 	GradNorm   float64 // global gradient norm before clipping
 	Tokens     int64   // non-padding input tokens seen so far
-	TokensPerS float64 // this step's non-padding input tokens per second
+	TokensPerS float64 // this step's non-padding input tokens (all micro-batches) per second
 	ElapsedS   float64 // seconds since Run started
 }
 
@@ -55,7 +57,8 @@ type Result struct {
 	Evals       map[string]EvalMetrics // last evaluation of each split
 }
 
-// Trainer holds a model's weights, optimizer state and compiled graphs.
+// Trainer holds a model's weights, optimizer state and compiled graphs. It is not safe for
+// concurrent use.
 type Trainer struct {
 	backend compute.Backend
 	model   Model
@@ -65,12 +68,14 @@ type Trainer struct {
 	params  []*mlmodel.Variable // trainable, in creation order
 	decay   []bool
 	moments []*mlmodel.Variable // AdamW m and v, interleaved per parameter
+	accum   []*mlmodel.Variable // float32 gradient sums per parameter, only with GradAccum > 1
 
 	step   int      // optimizer steps done
 	pos    position // data position of the next batch
 	tokens int64    // non-padding input tokens seen
 
 	stepExec, evalExec, genExec *mlmodel.Exec
+	microExec, applyExec        *mlmodel.Exec // the accumulated step, only with GradAccum > 1
 }
 
 // maxCompiledShapes bounds how many batch shapes each graph is compiled for.
@@ -102,6 +107,25 @@ func New(backend compute.Backend, m Model, cfg Config) (*Trainer, error) {
 			t.moments = append(t.moments, mv)
 		}
 	}
+	execs := []*mlmodel.Exec{}
+	if cfg.microBatches() > 1 {
+		for _, p := range t.params {
+			acc, err := t.store.CreateVariable(accumPrefix+p.Path(), tensors.FromShape(shapes.Make(dtypes.Float32, p.Shape().Dimensions...)))
+			if err != nil {
+				return nil, fmt.Errorf("train: gradient accumulator for %q: %w", p.Path(), err)
+			}
+			acc.SetTrainable(false)
+			t.accum = append(t.accum, acc)
+		}
+		var err error
+		if t.microExec, err = mlmodel.NewExec(backend, t.store, t.buildMicro); err != nil {
+			return nil, fmt.Errorf("train: micro-batch graph: %w", err)
+		}
+		if t.applyExec, err = mlmodel.NewExec(backend, t.store, t.buildApply); err != nil {
+			return nil, fmt.Errorf("train: optimizer graph: %w", err)
+		}
+		execs = append(execs, t.microExec)
+	}
 	var err error
 	if t.stepExec, err = mlmodel.NewExec(backend, t.store, t.buildStep); err != nil {
 		return nil, fmt.Errorf("train: step graph: %w", err)
@@ -112,13 +136,18 @@ func New(backend compute.Backend, m Model, cfg Config) (*Trainer, error) {
 	if t.genExec, err = mlmodel.NewExec(backend, t.store, t.buildNext); err != nil {
 		return nil, fmt.Errorf("train: generation graph: %w", err)
 	}
-	for _, e := range []*mlmodel.Exec{t.stepExec, t.evalExec, t.genExec} {
+	for _, e := range append(execs, t.stepExec, t.evalExec, t.genExec) {
 		e.SetMaxCache(maxCompiledShapes)
 	}
 	return t, nil
 }
 
-// Store is the store holding the model's variables (and AdamW's, under /adamw_m and /adamw_v).
+// accumPrefix is the store path prefix of the gradient accumulators.
+const accumPrefix = "/grad_acc"
+
+// Store is the store holding the model's variables (and AdamW's, under /adamw_m and /adamw_v;
+// with GradAccum > 1 also the gradient accumulators under /grad_acc, which are transient and
+// never checkpointed).
 func (t *Trainer) Store() *mlmodel.Store { return t.store }
 
 // Step is the number of optimizer steps done.
@@ -130,7 +159,7 @@ func (t *Trainer) Step() int { return t.step }
 func (t *Trainer) buildStep(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
 	ids, mask, rows, targets, weights, hyper := in[0], in[1], in[2], in[3], in[4], in[5]
 	g := ids.Graph()
-	losses, _ := rowLosses(t.model, scope, ids, mask, rows, targets)
+	losses := model.CrossEntropy(rowLogits(t.model, scope, ids, mask, rows), targets)
 	loss := graph.Div(graph.ReduceAllSum(graph.Mul(losses, weights)), graph.ReduceAllSum(weights))
 	params := make([]*graph.Node, len(t.params))
 	for i, p := range t.params {
@@ -148,10 +177,58 @@ func (t *Trainer) buildStep(scope *mlmodel.Scope, in []*graph.Node) []*graph.Nod
 	return []*graph.Node{loss, norm}
 }
 
+// buildMicro is the micro-batch graph of an accumulated step: inputs ids, mask [B, T], rows,
+// targets, weights [n], the step's labelled-token count (a float32 scalar, over all its
+// micro-batches) and first (a bool scalar). It adds the gradients of this micro-batch's summed
+// token loss divided by the count into the accumulators (replacing their content when first),
+// so that after the step's last micro-batch they hold the gradient of the step's token-weighted
+// mean loss, as Hugging Face does with num_items_in_batch. It outputs the summed token loss.
+func (t *Trainer) buildMicro(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
+	ids, mask, rows, targets, weights, count, first := in[0], in[1], in[2], in[3], in[4], in[5], in[6]
+	g := ids.Graph()
+	losses := model.CrossEntropy(rowLogits(t.model, scope, ids, mask, rows), targets)
+	sum := graph.ReduceAllSum(graph.Mul(losses, weights))
+	params := make([]*graph.Node, len(t.params))
+	for i, p := range t.params {
+		params[i] = p.NodeValue(g)
+	}
+	grads := graph.Gradient(graph.Div(sum, count), params...)
+	for i, acc := range t.accum {
+		grad := graph.ConvertDType(grads[i], dtypes.Float32)
+		acc.SetNodeValue(graph.Where(first, grad, graph.Add(acc.NodeValue(g), grad)))
+	}
+	return []*graph.Node{sum}
+}
+
+// buildApply is the optimizer half of an accumulated step: input the AdamW scalars [3]; it
+// clips the accumulated gradients by their global norm, updates the parameters and moments in
+// place as buildStep does, and outputs the pre-clip norm.
+func (t *Trainer) buildApply(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
+	hyper := in[0]
+	g := hyper.Graph()
+	params := make([]*graph.Node, len(t.params))
+	grads := make([]*graph.Node, len(t.params))
+	for i, p := range t.params {
+		params[i] = p.NodeValue(g)
+		grads[i] = graph.ConvertDType(t.accum[i].NodeValue(g), params[i].DType())
+	}
+	grads, norm := ClipByGlobalNorm(grads, t.cfg.MaxGradNorm)
+	for i, p := range t.params {
+		mv, vv := t.moments[2*i], t.moments[2*i+1]
+		newP, newM, newV := AdamWUpdate(params[i], grads[i], mv.NodeValue(g), vv.NodeValue(g), hyper,
+			t.decay[i] && t.cfg.WeightDecay > 0)
+		p.SetNodeValue(newP)
+		mv.SetNodeValue(newM)
+		vv.SetNodeValue(newV)
+	}
+	return []*graph.Node{norm}
+}
+
 // buildEval outputs the summed loss and the summed hits over the weighted rows.
 func (t *Trainer) buildEval(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
 	ids, mask, rows, targets, weights := in[0], in[1], in[2], in[3], in[4]
-	losses, correct := rowLosses(t.model, scope, ids, mask, rows, targets)
+	logits := rowLogits(t.model, scope, ids, mask, rows)
+	losses, correct := model.CrossEntropy(logits, targets), model.Hits(logits, targets)
 	return []*graph.Node{graph.ReduceAllSum(graph.Mul(losses, weights)), graph.ReduceAllSum(graph.Mul(correct, weights))}
 }
 
@@ -186,20 +263,31 @@ func (b *batch) inputs() []any {
 }
 
 // TrainStep runs one optimizer step on examples at the learning rate of the schedule, and
-// returns its loss and pre-clip gradient norm. Run calls it; it is exported for tests and tools
+// returns its loss and pre-clip gradient norm. With GradAccum ≤ 1 the examples form one batch;
+// otherwise they are split into consecutive micro-batches of BatchSize examples (the last may
+// be smaller) whose gradients are accumulated. Run calls it; it is exported for tests and tools
 // that feed their own batches.
 func (t *Trainer) TrainStep(examples []Example) (loss, gradNorm float64, err error) {
-	b, err := makeBatch(examples, t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
-	if err != nil {
-		return 0, 0, fmt.Errorf("train: step %d: %w", t.step+1, err)
+	if t.cfg.microBatches() == 1 {
+		b, err := makeBatch(examples, t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
+		if err != nil {
+			return 0, 0, fmt.Errorf("train: step %d: %w", t.step+1, err)
+		}
+		return t.trainBatch(b)
 	}
-	return t.trainBatch(b)
+	var bs []*batch
+	for i := 0; i < len(examples); i += t.cfg.BatchSize {
+		b, err := makeBatch(examples[i:min(i+t.cfg.BatchSize, len(examples))], t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
+		if err != nil {
+			return 0, 0, fmt.Errorf("train: step %d, micro-batch %d: %w", t.step+1, len(bs)+1, err)
+		}
+		bs = append(bs, b)
+	}
+	return t.trainAccumulated(bs)
 }
 
-func (t *Trainer) trainBatch(b *batch) (loss, gradNorm float64, err error) {
-	if b.labelled == 0 {
-		return 0, 0, fmt.Errorf("train: step %d: the batch has no labelled positions (all labels are %d)", t.step+1, IgnoreLabel)
-	}
+// hyper is the AdamW scalars tensor of the next optimizer step.
+func (t *Trainer) hyper() *tensors.Tensor {
 	lr := LinearSchedule(t.cfg.LR, t.cfg.WarmupSteps, t.cfg.MaxSteps, t.step)
 	n := float64(t.step + 1)
 	h := adamHyper{
@@ -207,7 +295,14 @@ func (t *Trainer) trainBatch(b *batch) (loss, gradNorm float64, err error) {
 		bc2Sqrt:     math.Sqrt(1 - math.Pow(adamBeta2, n)),
 		decayFactor: 1 - lr*t.cfg.WeightDecay,
 	}
-	args := append(b.inputs(), tensors.FromFlatDataAndDimensions(h.vector(), 3))
+	return tensors.FromFlatDataAndDimensions(h.vector(), 3)
+}
+
+func (t *Trainer) trainBatch(b *batch) (loss, gradNorm float64, err error) {
+	if b.labelled == 0 {
+		return 0, 0, fmt.Errorf("train: step %d: the batch has no labelled positions (all labels are %d)", t.step+1, IgnoreLabel)
+	}
+	args := append(b.inputs(), t.hyper())
 	out, err := call(t.stepExec, args...)
 	if err != nil {
 		return 0, 0, fmt.Errorf("train: step %d (batch %d×%d): %w", t.step+1, b.size, b.length, err)
@@ -222,9 +317,52 @@ func (t *Trainer) trainBatch(b *batch) (loss, gradNorm float64, err error) {
 	return loss, gradNorm, nil
 }
 
+// trainAccumulated runs one optimizer step over the micro-batches bs (GradAccum > 1): their
+// gradients are summed into the accumulators, weighted so that the step minimises the mean
+// loss over all of their labelled tokens, then clipped and applied once. The loss it returns is
+// that token-weighted mean.
+func (t *Trainer) trainAccumulated(bs []*batch) (loss, gradNorm float64, err error) {
+	labelled, tokens := 0, 0
+	for _, b := range bs {
+		labelled += b.labelled
+		tokens += b.tokens
+	}
+	if labelled == 0 {
+		return 0, 0, fmt.Errorf("train: step %d: its %d micro-batches have no labelled positions (all labels are %d)", t.step+1, len(bs), IgnoreLabel)
+	}
+	count := tensors.FromScalar(float32(labelled))
+	var sum float64
+	first := true
+	for i, b := range bs {
+		if b.labelled == 0 {
+			continue // its gradient is zero
+		}
+		out, err := call(t.microExec, append(b.inputs(), count, tensors.FromScalar(first))...)
+		if err != nil {
+			return 0, 0, fmt.Errorf("train: step %d, micro-batch %d (%d×%d): %w", t.step+1, i+1, b.size, b.length, err)
+		}
+		sum += float64(tensors.ToScalar[float32](out[0]))
+		first = false
+	}
+	out, err := call(t.applyExec, t.hyper())
+	if err != nil {
+		return 0, 0, fmt.Errorf("train: step %d (optimizer update): %w", t.step+1, err)
+	}
+	loss = sum / float64(labelled)
+	gradNorm = float64(tensors.ToScalar[float32](out[0]))
+	t.step++
+	t.tokens += int64(tokens)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, gradNorm, fmt.Errorf("train: step %d: loss %v: %w", t.step, loss, ErrDiverged)
+	}
+	return loss, gradNorm, nil
+}
+
 // Run trains until cfg.MaxSteps, evaluating every split of evalSets every cfg.EvalEvery steps
 // and at the end (splits in name order), and checkpointing every cfg.CheckpointEvery steps and
-// at the end when cfg.CheckpointDir is set. With cfg.Resume it first loads the latest checkpoint
+// at the end when cfg.CheckpointDir is set. Each optimizer step consumes cfg.GradAccum
+// micro-batches of cfg.BatchSize examples (one batch when GradAccum ≤ 1), in the order of one
+// batch of BatchSize·GradAccum examples; the last step of an epoch may have fewer. With cfg.Resume it first loads the latest checkpoint
 // there, if any. It stops early, with the error, on a hook error, ctx cancellation or a
 // non-finite loss (errors.Is(err, ErrDiverged)).
 func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[string][]Example, hooks Hooks) (Result, error) {
@@ -239,7 +377,9 @@ func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[stri
 		}
 		res.ResumedFrom = step
 	}
-	batchesPerEpoch := (len(trainSet) + t.cfg.BatchSize - 1) / t.cfg.BatchSize
+	micro := t.cfg.microBatches()
+	stepBatch := t.cfg.BatchSize * micro // examples per optimizer step
+	batchesPerEpoch := (len(trainSet) + stepBatch - 1) / stepBatch
 	splits := slices.Sorted(maps.Keys(evalSets))
 	start := time.Now()
 	var order []int
@@ -265,20 +405,36 @@ func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[stri
 			return res, fmt.Errorf("train: stopped before step %d: %w", t.step+1, err)
 		}
 		stepStart := time.Now()
-		var examples []Example
 		pos := t.pos
-		examples, t.pos, order = nextBatch(trainSet, t.cfg.Seed, t.cfg.BatchSize, t.pos, order)
-		b, err := makeBatch(examples, t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
-		if err != nil {
-			return res, fmt.Errorf("train: step %d (epoch %d, example %d): %w", t.step+1, pos.Epoch, pos.Next, err)
+		bs := make([]*batch, 0, micro)
+		stepTokens := 0
+		for len(bs) < micro {
+			var examples []Example
+			at := t.pos
+			examples, t.pos, order = nextBatch(trainSet, t.cfg.Seed, t.cfg.BatchSize, t.pos, order)
+			b, err := makeBatch(examples, t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
+			if err != nil {
+				return res, fmt.Errorf("train: step %d (epoch %d, example %d): %w", t.step+1, at.Epoch, at.Next, err)
+			}
+			bs = append(bs, b)
+			stepTokens += b.tokens
+			if t.pos.Epoch != pos.Epoch {
+				break // an optimizer step does not cross epochs
+			}
 		}
 		lr := LinearSchedule(t.cfg.LR, t.cfg.WarmupSteps, t.cfg.MaxSteps, t.step)
-		loss, gradNorm, err := t.trainBatch(b)
+		var loss, gradNorm float64
+		var err error
+		if micro == 1 {
+			loss, gradNorm, err = t.trainBatch(bs[0])
+		} else {
+			loss, gradNorm, err = t.trainAccumulated(bs)
+		}
 		if err != nil {
 			return res, err
 		}
 		dt := time.Since(stepStart).Seconds()
-		batchIndex := (pos.Next + t.cfg.BatchSize - 1) / t.cfg.BatchSize
+		batchIndex := (pos.Next + stepBatch - 1) / stepBatch
 		res.Steps = t.step
 		res.Last = StepMetrics{
 			Step:       t.step,
@@ -287,7 +443,7 @@ func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[stri
 			LR:         lr,
 			GradNorm:   gradNorm,
 			Tokens:     t.tokens,
-			TokensPerS: float64(b.tokens) / dt,
+			TokensPerS: float64(stepTokens) / dt,
 			ElapsedS:   time.Since(start).Seconds(),
 		}
 		if hooks.OnStep != nil {
@@ -363,8 +519,8 @@ const genBucket = 32
 // the model emits stop (pass a negative stop to never stop early) or when the context is full.
 // It returns the new tokens, without the stop token. Each token recomputes the whole sequence.
 func (t *Trainer) Generate(prompt []int32, maxNewTokens int, stop int32) ([]int32, error) {
-	if len(prompt) == 0 {
-		return nil, errors.New("train: generate: empty prompt")
+	if len(prompt) == 0 || len(prompt) > t.model.Context() {
+		return nil, fmt.Errorf("train: generate: prompt of %d tokens, want 1 to %d (the model's context)", len(prompt), t.model.Context())
 	}
 	seq := slices.Clone(prompt)
 	var out []int32

@@ -139,6 +139,12 @@ func TestDeterminism(t *testing.T) {
 			t.Errorf("seeds %d and %d give the same first loss %v", cfg.Seed, other.Seed, got[0].TrainLoss)
 		}
 	})
+	t.Run("resume with no checkpoint yet starts fresh", func(t *testing.T) {
+		fresh := cfg
+		fresh.CheckpointDir, fresh.Resume = t.TempDir(), true
+		got, _, _ := trace(t, fresh, data, -1)
+		sameBits(t, "fresh resume", ref, got)
+	})
 	t.Run("resume from a checkpoint", func(t *testing.T) {
 		dir := t.TempDir()
 		ck := cfg
@@ -301,6 +307,9 @@ func TestLearnsAndGenerates(t *testing.T) {
 	}
 	if want := []int32{0, 1, 2}; !slices.Equal(got, want) {
 		t.Errorf("Generate(5 6 7, stop 3) = %v, want %v", got, want)
+	}
+	if _, err := tr.Generate(make([]int32, tinyModel.Context+1), 1, -1); err == nil {
+		t.Error("prompt longer than the context: want an error")
 	}
 	got, err = tr.Generate([]int32{2}, 20, -1)
 	if err != nil {

@@ -195,4 +195,3 @@ func TestRunBadInput(t *testing.T) {
 		})
 	}
 }
-

@@ -47,6 +47,7 @@ sweeping formats, masking, learning rates, steps and seeds, and reports the resu
 		newReportCmd,
 		newCompareCmd,
 		newPreviewCmd,
+		newGenerateCmd,
 	} {
 		root.AddCommand(newCmd(g))
 	}
