@@ -25,7 +25,7 @@ build:
 experiment: build
 	@status=0; ./$(BIN) run experiments/$(NAME).yaml $(ARGS) || status=$$?; \
 	./$(BIN) report $(NAME) || exit $$?; \
-	echo "report: reports/$(NAME)/REPORT.md"; exit $$status
+	exit $$status
 
 run: build
 	./$(BIN) run experiments/$(NAME).yaml $(ARGS)

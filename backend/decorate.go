@@ -3,6 +3,7 @@ package backend
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -337,22 +338,10 @@ func (f *function) arrange(v compute.Value, op OperandPlan) (compute.Value, erro
 	if err != nil {
 		return nil, err
 	}
-	if shapesEqualDims(shape.Dimensions, op.Dims) {
+	if slices.Equal(shape.Dimensions, op.Dims) {
 		return v, nil
 	}
 	return f.Function.Reshape(v, op.Dims...)
-}
-
-func shapesEqualDims(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // notImplemented is returned by fused ops when fusion is disabled.

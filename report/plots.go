@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -428,7 +429,7 @@ func (e *Experiment) lrFigure() (*Figure, error) {
 		}
 		found := false
 		for _, s := range scheds {
-			if sameXYs(s.xys, xys) {
+			if slices.Equal(s.xys, xys) {
 				s.rows, found = append(s.rows, r), true
 				break
 			}
@@ -494,18 +495,6 @@ func (e *Experiment) sharedLabel(rows []*Row) string {
 		return "all runs"
 	}
 	return strings.Join(parts, ", ")
-}
-
-func sameXYs(a, b plotter.XYs) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // evalVsFigure draws final eval_loss against a numeric swept key: per hue value, every finished

@@ -165,15 +165,7 @@ func (t *Trainer) buildStep(scope *mlmodel.Scope, in []*graph.Node) []*graph.Nod
 	for i, p := range t.params {
 		params[i] = p.NodeValue(g)
 	}
-	grads, norm := ClipByGlobalNorm(graph.Gradient(loss, params...), t.cfg.MaxGradNorm)
-	for i, p := range t.params {
-		mv, vv := t.moments[2*i], t.moments[2*i+1]
-		newP, newM, newV := AdamWUpdate(params[i], grads[i], mv.NodeValue(g), vv.NodeValue(g), hyper,
-			t.decay[i] && t.cfg.WeightDecay > 0)
-		p.SetNodeValue(newP)
-		mv.SetNodeValue(newM)
-		vv.SetNodeValue(newV)
-	}
+	norm := t.clipAndUpdate(g, params, graph.Gradient(loss, params...), hyper)
 	return []*graph.Node{loss, norm}
 }
 
@@ -212,15 +204,7 @@ func (t *Trainer) buildApply(scope *mlmodel.Scope, in []*graph.Node) []*graph.No
 		params[i] = p.NodeValue(g)
 		grads[i] = graph.ConvertDType(t.accum[i].NodeValue(g), params[i].DType())
 	}
-	grads, norm := ClipByGlobalNorm(grads, t.cfg.MaxGradNorm)
-	for i, p := range t.params {
-		mv, vv := t.moments[2*i], t.moments[2*i+1]
-		newP, newM, newV := AdamWUpdate(params[i], grads[i], mv.NodeValue(g), vv.NodeValue(g), hyper,
-			t.decay[i] && t.cfg.WeightDecay > 0)
-		p.SetNodeValue(newP)
-		mv.SetNodeValue(newM)
-		vv.SetNodeValue(newV)
-	}
+	norm := t.clipAndUpdate(g, params, grads, hyper)
 	return []*graph.Node{norm}
 }
 
@@ -551,4 +535,19 @@ func (t *Trainer) Generate(prompt []int32, maxNewTokens int, stop int32) ([]int3
 		seq = append(seq, next)
 	}
 	return out, nil
+}
+
+// clipAndUpdate clips grads by their global norm and applies one AdamW update to the
+// parameters and their moments; it returns the norm before clipping.
+func (t *Trainer) clipAndUpdate(g *graph.Graph, params, grads []*graph.Node, hyper *graph.Node) *graph.Node {
+	grads, norm := ClipByGlobalNorm(grads, t.cfg.MaxGradNorm)
+	for i, p := range t.params {
+		mv, vv := t.moments[2*i], t.moments[2*i+1]
+		newP, newM, newV := AdamWUpdate(params[i], grads[i], mv.NodeValue(g), vv.NodeValue(g), hyper,
+			t.decay[i] && t.cfg.WeightDecay > 0)
+		p.SetNodeValue(newP)
+		mv.SetNodeValue(newM)
+		vv.SetNodeValue(newV)
+	}
+	return norm
 }

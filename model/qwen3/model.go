@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gomlx/compute/dtypes"
@@ -69,7 +70,7 @@ func checkWeights(cfg Config, set *safetensors.Set) error {
 			errs = append(errs, fmt.Errorf("tensor %q is missing", spec.Name))
 			continue
 		}
-		if !equalInts(info.Shape, spec.Shape) {
+		if !slices.Equal(info.Shape, spec.Shape) {
 			errs = append(errs, fmt.Errorf("tensor %q has shape %v, config.json implies %v", spec.Name, info.Shape, spec.Shape))
 		}
 		switch info.DType {
@@ -85,18 +86,6 @@ func checkWeights(cfg Config, set *safetensors.Set) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Config returns the model's configuration.
