@@ -47,15 +47,14 @@ func Dense(scope *mlmodel.Scope, x *Node, out int) *Node {
 // transposes, which the pure-Go backend's fast kernels handle best.
 func Attention(scope *mlmodel.Scope, cfg Config, x *Node, batch, seqLen int) *Node {
 	d, h, hd := cfg.DModel, cfg.Heads, cfg.HeadDim()
-	qkv := Dense(scope.In("qkv"), x, 3*d)
-	qkv = Reshape(qkv, batch, seqLen, 3, h, hd)
-	qkv = TransposeAllAxes(qkv, 2, 0, 3, 1, 4) // (3, B, H, T, hd)
-	part := func(i int) *Node {
-		return Reshape(Slice(qkv, AxisRange(i, i+1)), batch*h, seqLen, hd) // (B·H, T, hd)
+	q, k, v := splitDense3(scope.In("qkv"), x, d) // 3 × (B·T, D)
+	heads := func(z *Node, perm ...int) *Node {   // (B, T, H, hd), permuted
+		return TransposeAllAxes(Reshape(z, batch, seqLen, h, hd), perm...)
 	}
-	q, k, v := part(0), part(1), part(2)
-	q = MulScalar(q, 1/math.Sqrt(float64(hd))) // scaling q costs T·hd, the scores T·T
-	kT := Transpose(k, 1, 2)                   // (B·H, hd, T)
+	q = Reshape(heads(q, 0, 2, 1, 3), batch*h, seqLen, hd)   // (B·H, T, hd)
+	kT := Reshape(heads(k, 0, 2, 3, 1), batch*h, hd, seqLen) // (B·H, hd, T), in one transpose
+	v = Reshape(heads(v, 0, 2, 1, 3), batch*h, seqLen, hd)   // (B·H, T, hd)
+	q = MulScalar(q, 1/math.Sqrt(float64(hd)))               // scaling q costs T·hd, the scores T·T
 	scores := MatMul(q, kT)
 	scores.AssertDims(batch*h, seqLen, seqLen)
 	scores = Add(scores, causalMask(x.Graph(), seqLen))
@@ -65,6 +64,21 @@ func Attention(scope *mlmodel.Scope, cfg Config, x *Node, batch, seqLen int) *No
 	y = TransposeAllAxes(y, 0, 2, 1, 3) // (B, T, H, hd)
 	y = Reshape(y, batch*seqLen, d)
 	return Dense(scope.In("proj"), y, d)
+}
+
+// splitDense3 is Dense(scope, x, 3·out) split into its three [N, out] thirds, as nanoGPT splits
+// its fused q/k/v projection. It splits the weights rather than the output: three plain
+// matmuls, and no strided copies of the [N, 3·out] result (nor their padded gradients).
+func splitDense3(scope *mlmodel.Scope, x *Node, out int) (a, b, c *Node) {
+	g := x.Graph()
+	in := x.Shape().Dim(-1)
+	w := scope.VariableWithShape("weights", shapes.Make(dtypes.Float32, in, 3*out)).NodeValue(g)
+	bias := scope.VariableWithShape("biases", shapes.Make(dtypes.Float32, 1, 3*out)).NodeValue(g)
+	third := func(i int) *Node {
+		cols := AxisRange(i*out, (i+1)*out)
+		return Add(MatMul(x, Slice(w, AxisRange(), cols)), Slice(bias, AxisRange(), cols))
+	}
+	return third(0), third(1), third(2)
 }
 
 // causalMask is the constant [1, T, T]: 0 where key ≤ query, maskedScore above the diagonal.

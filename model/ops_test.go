@@ -97,3 +97,41 @@ func TestOpsGradients(t *testing.T) {
 		})
 	}
 }
+
+// TestGeluAccuracy checks Gelu's float32 erf and exp polynomials against float64 math on a
+// dense grid, tails included: value and gradient within 1e-6 (relative above 1).
+func TestGeluAccuracy(t *testing.T) {
+	be, err := backend.New(backend.Config{Name: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 40001
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(-20 + 40*float64(i)/(n-1))
+	}
+	e, err := graph.NewExec(be, func(x *graph.Node) (*graph.Node, *graph.Node) {
+		y := model.Gelu(x)
+		return y, graph.Gradient(graph.ReduceAllSum(y), x)[0]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.Exec(tensors.FromFlatDataAndDimensions(x, n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, grad := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+	for i, xf := range x {
+		xi := float64(xf)
+		cdf := 0.5 * (1 + math.Erf(xi/math.Sqrt2))
+		wantValue := xi * cdf
+		wantGrad := cdf + xi*math.Exp(-xi*xi/2)/math.Sqrt(2*math.Pi)
+		if d := math.Abs(float64(value[i]) - wantValue); d > 1e-6*math.Max(1, math.Abs(wantValue)) {
+			t.Errorf("Gelu(%v) = %v, want %v", xf, value[i], wantValue)
+		}
+		if d := math.Abs(float64(grad[i]) - wantGrad); d > 1e-6*math.Max(1, math.Abs(wantGrad)) {
+			t.Errorf("Gelu'(%v) = %v, want %v", xf, grad[i], wantGrad)
+		}
+	}
+}
