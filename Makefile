@@ -21,9 +21,12 @@ build:
 	$(GO) build -o $(BIN) ./cmd/sftlab
 
 # Train every run of experiments/$(NAME).yaml (finished runs are skipped), then write the report.
-# The report is written even when some runs failed; the exit status still says so.
+# The report is written even when some runs failed (the exit status still says so), but not when
+# the experiment could not start (exit 2). The report reads runs/NAME: ARGS that move
+# output.dir elsewhere need `sftlab report NAME --runs DIR`.
 experiment: build
 	@status=0; ./$(BIN) run experiments/$(NAME).yaml $(ARGS) || status=$$?; \
+	if [ $$status -eq 2 ]; then exit 2; fi; \
 	./$(BIN) report $(NAME) || exit $$?; \
 	exit $$status
 

@@ -35,3 +35,18 @@ func Describe(be compute.Backend) string {
 	fmt.Fprintf(&b, "; dotgeneral layout rewrite: %s; fusion: %s", rewrite, fusion)
 	return b.String()
 }
+
+// SIMDKernel names the SIMD matmul kernels the pure-Go backend uses in this process ("avx512",
+// "avx2" or "off (…)"). Different kernels give results that differ in the last bits.
+func SIMDKernel() string { return simdKernel() }
+
+// SIMDKernelOf extracts the kernel name from a description written by [Describe], or "" when it
+// names none (a gpu backend).
+func SIMDKernelOf(description string) string {
+	_, rest, ok := strings.Cut(description, "; simd: ")
+	if !ok {
+		return ""
+	}
+	kernel, _, _ := strings.Cut(rest, ";")
+	return kernel
+}

@@ -34,7 +34,18 @@ type RunInfo struct {
 	Error      string     `json:"error,omitempty"` // why the run failed or diverged
 	Params     []Param    `json:"params"`          // the swept keys and this run's values, in sweep order
 	Provenance Provenance `json:"provenance"`
+	Data       DataStats  `json:"data"`
 	Summary    Summary    `json:"summary"`
+}
+
+// DataStats describes the examples a run trained and evaluated on, after tokenization.
+type DataStats struct {
+	TrainExamples int `json:"train_examples"`
+	ValidExamples int `json:"valid_examples"`
+	Truncated     int `json:"truncated"`      // examples cut at data.max_length (data.truncate: true)
+	MaxTokens     int `json:"max_tokens"`     // the longest example, before truncation
+	TrainedTokens int `json:"trained_tokens"` // positions carrying a label, both splits
+	MaskedTokens  int `json:"masked_tokens"`  // positions labelled -100, both splits
 }
 
 // Param is one swept config key and this run's value for it.

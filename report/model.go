@@ -162,29 +162,44 @@ func sweptKeys(runs []metrics.Run) []string {
 			}
 		}
 	}
-	if len(keys) > 0 {
-		return keys
-	}
+	// Keys that differ between runs without being swept (a --set, an edited experiment file,
+	// runs left from an earlier version of it) split the runs too, so that no group averages
+	// runs of different configurations as if they were seeds.
 	all := map[string]bool{}
 	for _, r := range runs {
 		for k := range r.Config {
 			all[k] = true
 		}
 	}
+	var extra []string
 	for k := range all {
-		if k == keyDesc || strings.HasPrefix(k, "sweep.") || strings.HasPrefix(k, "output.") {
+		if seen[k] || !affectsResults(k) {
 			continue
 		}
 		first := configValue(runs[0], k)
 		for _, r := range runs[1:] {
 			if configValue(r, k) != first {
-				keys = append(keys, k)
+				extra = append(extra, k)
 				break
 			}
 		}
 	}
-	sort.Strings(keys)
-	return keys
+	sort.Strings(extra)
+	return append(keys, extra...)
+}
+
+// affectsResults reports whether a config key can change a run's numbers (unlike its name,
+// description, output folder, report and gate settings, or the sweep that produced it).
+func affectsResults(key string) bool {
+	if key == keyDesc || key == "name" {
+		return false
+	}
+	for _, prefix := range []string{"sweep.", "output.", "report.", "regress.", "eval.samples", "eval.max_new_tokens"} {
+		if strings.HasPrefix(key, prefix) {
+			return false
+		}
+	}
+	return true
 }
 
 // sharedConfig returns the config entries every readable config agrees on.

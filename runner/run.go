@@ -56,6 +56,14 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 		Status:     metrics.StatusRunning,
 		Params:     params(p.run),
 		Summary:    metrics.EmptySummary(),
+		Data: metrics.DataStats{
+			TrainExamples: len(p.train),
+			ValidExamples: len(p.valid),
+			Truncated:     p.stats.Truncated,
+			MaxTokens:     p.stats.MaxLen,
+			TrainedTokens: p.stats.TrainedTokens,
+			MaskedTokens:  p.stats.MaskedTokens,
+		},
 		Provenance: metrics.Provenance{
 			GitCommit:     r.opts.Code.Commit,
 			GitDirty:      r.opts.Code.Dirty,
@@ -100,6 +108,9 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 		return out
 	}
 
+	if p.stats.Truncated > 0 {
+		log.Warn("examples truncated at data.max_length", "truncated", p.stats.Truncated, "of", p.stats.N, "max_length", cfg.Data.MaxLength, "longest", p.stats.MaxLen)
+	}
 	cfgYAML, err := cfg.YAML()
 	if err == nil {
 		err = atomicfile.WriteFile(filepath.Join(p.dir, metrics.ConfigFile), cfgYAML)

@@ -386,6 +386,12 @@ func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[stri
 	}
 	for t.step < t.cfg.MaxSteps {
 		if err := ctx.Err(); err != nil {
+			// Between steps the state is consistent: keep it, so that the run resumes here.
+			if t.cfg.CheckpointDir != "" && t.step > 0 {
+				if cerr := t.SaveCheckpoint(); cerr != nil {
+					err = errors.Join(err, cerr)
+				}
+			}
 			return res, fmt.Errorf("train: stopped before step %d: %w", t.step+1, err)
 		}
 		stepStart := time.Now()

@@ -66,6 +66,9 @@ func TestEndToEnd(t *testing.T) {
 		if r.Info.Status != metrics.StatusOK || len(r.Steps) != 12 || len(r.Samples) != 1 {
 			t.Fatalf("%s: status %s, %d steps, %d samples; want ok, 12, 1", d, r.Info.Status, len(r.Steps), len(r.Samples))
 		}
+		if dt := r.Info.Data; dt.TrainExamples == 0 || dt.ValidExamples == 0 || dt.TrainedTokens == 0 || dt.Truncated != 0 {
+			t.Errorf("%s: run.json data stats %+v, want examples and trained tokens counted, none truncated", d, dt)
+		}
 		if _, err := os.Stat(filepath.Join(d, "vocab.json")); err != nil {
 			t.Errorf("compact vocabulary not recorded: %v", err)
 		}

@@ -44,7 +44,8 @@ model trained from scratch from RUN_DIR/config.yaml and its latest checkpoint.
   --format chat          the tokenizer's chat template with one user turn: {prompt}\n{input}
   --format raw           the prompt text exactly as given`,
 		Example: `  sftlab generate runs/qwen3_sft_vs_instruction/1a2b3c4d5e6f --prompt 把下面的句子翻译成英文 --input 今天天气很好
-  sftlab generate runs/smoke/0123456789ab --format raw --prompt '问题：什么是光合作用？\n回答：'`,
+  sftlab generate runs/smoke/0123456789ab --format raw --prompt $'问题：今天天气很好。\n回答：'
+  (a run trained from scratch with model.vocab: compact knows only the tokens of its data)`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.runDir = args[0]

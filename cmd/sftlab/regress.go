@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sftlab/sftlab/backend"
 	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/internal/atomicfile"
 	"github.com/sftlab/sftlab/metrics"
@@ -149,6 +150,21 @@ only with --strict.`,
 	return cmd
 }
 
+// checkKernels refuses to gate cpu runs against a baseline recorded with other SIMD matmul
+// kernels: their results differ in the last bits, so an exact gate would fail on unchanged code.
+func checkKernels(path string, base regress.Baseline) error {
+	kernel := backend.SIMDKernel()
+	for _, r := range base.Runs {
+		if r.Provenance.Backend != backend.CPU {
+			continue
+		}
+		if want := backend.SIMDKernelOf(r.Provenance.Device); want != "" && want != kernel {
+			return fmt.Errorf("%s was recorded with the %s matmul kernels, but this process uses %s, whose results differ in the last bits: run with GOMLX_SIMD_AVX512=false (make regress sets it), or record a new baseline", path, want, kernel)
+		}
+	}
+	return nil
+}
+
 func regressRun(ctx context.Context, opts *regressOpts) error {
 	exp, err := configs.Load(experimentPath(opts.name), opts.sets)
 	if err != nil {
@@ -162,12 +178,17 @@ func regressRun(ctx context.Context, opts *regressOpts) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	if err := checkKernels(bpath, base); err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	wd, _ := filepath.Abs(".")
 	code := runner.DetectCodeVersion(ctx, wd)
+	kernel := backend.SIMDKernel()
 	sum, err := runExperiment(ctx, opts.globalOpts, exp, runner.Options{
 		Quiet: opts.quiet,
 		Reuse: func(info metrics.RunInfo) bool {
-			return code.Matches(runner.CodeVersion{Commit: info.Provenance.GitCommit, Dirty: info.Provenance.GitDirty})
+			sameKernel := info.Provenance.Backend != backend.CPU || backend.SIMDKernelOf(info.Provenance.Device) == kernel
+			return sameKernel && code.Matches(runner.CodeVersion{Commit: info.Provenance.GitCommit, Dirty: info.Provenance.GitDirty})
 		},
 	})
 	if err != nil {
