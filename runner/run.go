@@ -34,13 +34,14 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 	out := Outcome{Run: p.run, Dir: p.dir}
 	log := r.opts.Logger.With("run", p.run.Name, "id", p.run.ID)
 	infoPath := filepath.Join(p.dir, metrics.RunInfoFile)
-	if info, err := metrics.ReadRunInfo(infoPath); err == nil && info.Status == metrics.StatusOK {
-		if r.opts.Reuse == nil || r.opts.Reuse(info) {
-			log.Info("finished run found, skipped", "eval_loss", info.Summary.EvalLoss)
-			out.Info, out.Skipped = info, true
+	previous, prevErr := metrics.ReadRunInfo(infoPath)
+	if prevErr == nil && previous.Status == metrics.StatusOK {
+		if r.opts.Reuse == nil || r.opts.Reuse(previous) {
+			log.Info("finished run found, skipped", "eval_loss", previous.Summary.EvalLoss)
+			out.Info, out.Skipped = previous, true
 			return out
 		}
-		log.Info("finished run found but produced by other code: training it again", "commit", info.Provenance.GitCommit)
+		log.Info("finished run found but produced by other code: training it again", "commit", previous.Provenance.GitCommit)
 		if err := os.RemoveAll(p.dir); err != nil {
 			out.Err = fmt.Errorf("remove stale run %s: %w", p.dir, err)
 			out.Info = metrics.RunInfo{Name: p.run.Name, ID: p.run.ID, Experiment: exp.Name, Status: metrics.StatusFailed, Error: out.Err.Error(), Summary: metrics.EmptySummary()}
@@ -78,9 +79,10 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 	}
 	var steps []metrics.Step
 	var evals []metrics.Eval
+	var earlierWallS float64 // wall time of the attempts a resumed run continues
 	finish := func(err error) Outcome {
 		info.Provenance.EndTime = now()
-		info.Provenance.WallS = info.Provenance.EndTime.Sub(info.Provenance.StartTime).Seconds()
+		info.Provenance.WallS = earlierWallS + info.Provenance.EndTime.Sub(info.Provenance.StartTime).Seconds()
 		info.Summary = summarize(steps, evals, cfg.Data.EvalOn)
 		switch {
 		case err == nil:
@@ -172,6 +174,9 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 		return finish(fmt.Errorf("resume: %w", err))
 	}
 	if resumed > 0 {
+		if prevErr == nil {
+			earlierWallS = previous.Provenance.WallS
+		}
 		// Keep the metrics rows up to the checkpoint; the steps after it are trained again.
 		steps, evals = readUpTo(p.dir, int64(resumed))
 		log.Info("resuming from checkpoint", "step", resumed)

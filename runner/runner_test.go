@@ -96,8 +96,9 @@ func TestResumeAfterInterrupt(t *testing.T) {
 		t.Fatalf("interrupted run: err = %v, want context.Canceled", err)
 	}
 	dir := RunDir(exp, exp.Runs[0])
-	if info := readRun(t, dir).Info; info.Status != metrics.StatusInterrupted {
-		t.Fatalf("status after interrupt = %s, want interrupted", info.Status)
+	interrupted := readRun(t, dir).Info
+	if interrupted.Status != metrics.StatusInterrupted {
+		t.Fatalf("status after interrupt = %s, want interrupted", interrupted.Status)
 	}
 
 	var resumedAt []int
@@ -117,6 +118,9 @@ func TestResumeAfterInterrupt(t *testing.T) {
 		if a.Step != b.Step || a.TrainLoss != b.TrainLoss || a.LR != b.LR || a.GradNorm != b.GradNorm || a.Tokens != b.Tokens {
 			t.Errorf("step %d: uninterrupted %+v, resumed %+v", a.Step, a, b)
 		}
+	}
+	if got.Info.Provenance.WallS <= interrupted.Provenance.WallS {
+		t.Errorf("resumed run's wall_s %v does not include the interrupted attempt's %v", got.Info.Provenance.WallS, interrupted.Provenance.WallS)
 	}
 	if w, g := want.Info.Summary, got.Info.Summary; w.EvalLoss != g.EvalLoss || w.EvalLossTrain != g.EvalLossTrain || w.TokenAccuracy != g.TokenAccuracy {
 		t.Errorf("summary differs: uninterrupted %+v, resumed %+v", w, g)
