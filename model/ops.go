@@ -69,6 +69,19 @@ func Gelu(x *Node) *Node {
 	})
 }
 
+// SiLU is x·σ(x) (Qwen3's MLP activation), with σ from the float32 exp32 polynomial on −|x|
+// (σ(x) = 1/(1+e) for x ≥ 0 and e/(1+e) below, e = exp(−|x|)) and the gradient
+// σ(x)·(1 + x·(1 − σ(x))): the backend's Logistic runs math.Exp per element.
+func SiLU(x *Node) *Node {
+	e := exp32(Neg(Abs(x)))
+	inv := Inverse(OnePlus(e))
+	sigma := Where(GreaterOrEqual(x, ZerosLike(x)), inv, Mul(e, inv))
+	y := Mul(x, sigma)
+	return withGradient(x, y, func(v *Node) *Node {
+		return Mul(v, Mul(sigma, OnePlus(Mul(x, OneMinus(sigma)))))
+	})
+}
+
 // horner evaluates the polynomial c[0]·zⁿ⁻¹ + c[1]·zⁿ⁻² + … + c[n−1] at z.
 func horner(z *Node, c ...float64) *Node {
 	p := AddScalar(MulScalar(z, c[0]), c[1])

@@ -135,3 +135,39 @@ func TestGeluAccuracy(t *testing.T) {
 		}
 	}
 }
+
+// TestSiLUAccuracy checks SiLU and its gradient against float64 math on a dense grid.
+func TestSiLUAccuracy(t *testing.T) {
+	be, err := backend.New(backend.Config{Name: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 40001
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(-100 + 200*float64(i)/(n-1))
+	}
+	e, err := graph.NewExec(be, func(x *graph.Node) (*graph.Node, *graph.Node) {
+		y := model.SiLU(x)
+		return y, graph.Gradient(graph.ReduceAllSum(y), x)[0]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.Exec(tensors.FromFlatDataAndDimensions(x, n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, grad := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+	for i, xf := range x {
+		xi := float64(xf)
+		sigma := 1 / (1 + math.Exp(-xi))
+		wantValue, wantGrad := xi*sigma, sigma*(1+xi*(1-sigma))
+		if d := math.Abs(float64(value[i]) - wantValue); d > 1e-6*math.Max(1, math.Abs(wantValue)) {
+			t.Errorf("SiLU(%v) = %v, want %v", xf, value[i], wantValue)
+		}
+		if d := math.Abs(float64(grad[i]) - wantGrad); d > 1e-6*math.Max(1, math.Abs(wantGrad)) {
+			t.Errorf("SiLU'(%v) = %v, want %v", xf, grad[i], wantGrad)
+		}
+	}
+}

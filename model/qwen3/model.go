@@ -16,6 +16,7 @@ import (
 	mlmodel "github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/support/exceptions"
 
+	"github.com/sftlab/sftlab/model"
 	"github.com/sftlab/sftlab/safetensors"
 )
 
@@ -316,7 +317,7 @@ func attend(cfg Config, q, k, v, visible *Node) *Node {
 	scores = Reshape(scores, b, nkv, groups, t, s)
 	mask := BroadcastToDims(Reshape(visible, 1, 1, 1, t, s), b, nkv, groups, t, s)
 	scores = Where(mask, scores, BroadcastToDims(Scalar(q.Graph(), dtypes.Float32, -1e30), b, nkv, groups, t, s))
-	probs := Reshape(Softmax(scores, -1), b*nkv, groups*t, s)
+	probs := Reshape(model.LastAxisSoftmax(scores), b*nkv, groups*t, s)
 	out := DotGeneral(probs, []int{2}, []int{0}, Reshape(v, b*nkv, s, d), []int{1}, []int{0}) // [B·nkv, G·T, D]
 	out = TransposeAllDims(Reshape(out, b, nkv, groups, t, d), 0, 3, 1, 2, 4)                 // [B, T, nkv, G, D]
 	return Reshape(out, b, t, nh*d)
@@ -327,7 +328,7 @@ func MLP(scope *mlmodel.Scope, cfg Config, x *Node) *Node {
 	g := x.Graph()
 	w := func(name string) *Node { return weight(scope, g, "mlp."+name+".weight") }
 	gate := linear(x, w("gate_proj"))
-	return linear(Mul(Mul(gate, Sigmoid(gate)), linear(x, w("up_proj"))), w("down_proj"))
+	return linear(Mul(model.SiLU(gate), linear(x, w("up_proj"))), w("down_proj"))
 }
 
 // Block is one decoder layer: pre-norm attention and pre-norm MLP, each added to the residual.
