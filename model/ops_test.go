@@ -98,9 +98,10 @@ func TestOpsGradients(t *testing.T) {
 	}
 }
 
-// TestGeluAccuracy checks Gelu's float32 erf and exp polynomials against float64 math on a
-// dense grid, tails included: value and gradient within 1e-6 (relative above 1).
-func TestGeluAccuracy(t *testing.T) {
+// checkActivation evaluates f and its gradient on a dense grid over [lo, hi] and compares them
+// with float64 references, within 1e-6 (relative above 1).
+func checkActivation(t *testing.T, name string, f func(*graph.Node) *graph.Node, lo, hi float64, want func(x float64) (value, grad float64)) {
+	t.Helper()
 	be, err := backend.New(backend.Config{Name: "cpu"})
 	if err != nil {
 		t.Fatal(err)
@@ -108,10 +109,10 @@ func TestGeluAccuracy(t *testing.T) {
 	const n = 40001
 	x := make([]float32, n)
 	for i := range x {
-		x[i] = float32(-20 + 40*float64(i)/(n-1))
+		x[i] = float32(lo + (hi-lo)*float64(i)/(n-1))
 	}
 	e, err := graph.NewExec(be, func(x *graph.Node) (*graph.Node, *graph.Node) {
-		y := model.Gelu(x)
+		y := f(x)
 		return y, graph.Gradient(graph.ReduceAllSum(y), x)[0]
 	})
 	if err != nil {
@@ -123,51 +124,28 @@ func TestGeluAccuracy(t *testing.T) {
 	}
 	value, grad := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
 	for i, xf := range x {
-		xi := float64(xf)
-		cdf := 0.5 * (1 + math.Erf(xi/math.Sqrt2))
-		wantValue := xi * cdf
-		wantGrad := cdf + xi*math.Exp(-xi*xi/2)/math.Sqrt(2*math.Pi)
+		wantValue, wantGrad := want(float64(xf))
 		if d := math.Abs(float64(value[i]) - wantValue); d > 1e-6*math.Max(1, math.Abs(wantValue)) {
-			t.Errorf("Gelu(%v) = %v, want %v", xf, value[i], wantValue)
+			t.Errorf("%s(%v) = %v, want %v", name, xf, value[i], wantValue)
 		}
 		if d := math.Abs(float64(grad[i]) - wantGrad); d > 1e-6*math.Max(1, math.Abs(wantGrad)) {
-			t.Errorf("Gelu'(%v) = %v, want %v", xf, grad[i], wantGrad)
+			t.Errorf("%s'(%v) = %v, want %v", name, xf, grad[i], wantGrad)
 		}
 	}
 }
 
-// TestSiLUAccuracy checks SiLU and its gradient against float64 math on a dense grid.
-func TestSiLUAccuracy(t *testing.T) {
-	be, err := backend.New(backend.Config{Name: "cpu"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 40001
-	x := make([]float32, n)
-	for i := range x {
-		x[i] = float32(-100 + 200*float64(i)/(n-1))
-	}
-	e, err := graph.NewExec(be, func(x *graph.Node) (*graph.Node, *graph.Node) {
-		y := model.SiLU(x)
-		return y, graph.Gradient(graph.ReduceAllSum(y), x)[0]
+// TestGeluAccuracy checks the exact GELU and its gradient against float64 math.
+func TestGeluAccuracy(t *testing.T) {
+	checkActivation(t, "Gelu", model.Gelu, -20, 20, func(x float64) (float64, float64) {
+		cdf := 0.5 * (1 + math.Erf(x/math.Sqrt2))
+		return x * cdf, cdf + x*math.Exp(-x*x/2)/math.Sqrt(2*math.Pi)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := e.Exec(tensors.FromFlatDataAndDimensions(x, n))
-	if err != nil {
-		t.Fatal(err)
-	}
-	value, grad := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
-	for i, xf := range x {
-		xi := float64(xf)
-		sigma := 1 / (1 + math.Exp(-xi))
-		wantValue, wantGrad := xi*sigma, sigma*(1+xi*(1-sigma))
-		if d := math.Abs(float64(value[i]) - wantValue); d > 1e-6*math.Max(1, math.Abs(wantValue)) {
-			t.Errorf("SiLU(%v) = %v, want %v", xf, value[i], wantValue)
-		}
-		if d := math.Abs(float64(grad[i]) - wantGrad); d > 1e-6*math.Max(1, math.Abs(wantGrad)) {
-			t.Errorf("SiLU'(%v) = %v, want %v", xf, grad[i], wantGrad)
-		}
-	}
+}
+
+// TestSiLUAccuracy checks SiLU and its gradient against float64 math.
+func TestSiLUAccuracy(t *testing.T) {
+	checkActivation(t, "SiLU", model.SiLU, -100, 100, func(x float64) (float64, float64) {
+		sigma := 1 / (1 + math.Exp(-x))
+		return x * sigma, sigma * (1 + x*(1-sigma))
+	})
 }
