@@ -143,3 +143,21 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		t.Fatalf("missing baseline error = %v, want a hint to record one", err)
 	}
 }
+
+func TestFile(t *testing.T) {
+	tests := []struct {
+		name, kernel, want string
+	}{
+		{"gpu", "", "baselines/smoke.json"},
+		{"avx2", "avx2", "baselines/smoke.avx2.json"},
+		{"avx512", "avx512", "baselines/smoke.avx512.json"},
+		{"kernels off", "off (GOMLX_GO_DOT_MATMUL=false)", "baselines/smoke.scalar.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := File(Dir, "smoke", tt.kernel); got != tt.want {
+				t.Errorf("File(%q) = %q, want %q", tt.kernel, got, tt.want)
+			}
+		})
+	}
+}

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,8 +27,24 @@ func experimentPath(name string) string {
 	return filepath.Join("experiments", name+".yaml")
 }
 
-// baselinePath is where the baseline of experiment name is kept by default.
-func baselinePath(name string) string { return filepath.Join("baselines", name+".json") }
+// runKernel is the SIMD kernel family a run computed with: "" unless it ran on the cpu backend.
+func runKernel(p metrics.Provenance) string {
+	if p.Backend != backend.CPU {
+		return ""
+	}
+	return backend.SIMDKernelOf(p.Device)
+}
+
+// expKernel is the kernel family the runs of exp compute with in this process: "" when none
+// runs on the cpu backend.
+func expKernel(exp *configs.Experiment) string {
+	for _, run := range exp.Runs {
+		if run.Config.Backend.Name == "" || run.Config.Backend.Name == backend.CPU {
+			return backend.SIMDKernel()
+		}
+	}
+	return ""
+}
 
 // toRegressRun converts a run's recorded info into the gate's view of it.
 func toRegressRun(info metrics.RunInfo) regress.Run {
@@ -67,7 +85,9 @@ func newBaselineCmd(g *globalOpts) *cobra.Command {
 		Short: "Record an experiment's finished runs as the regression baseline",
 		Long: `Baseline records, for every run of experiments/NAME.yaml, its eval_loss (valid and
 train), final train_loss and token accuracy, with the provenance of the code that produced
-them, into baselines/NAME.json. Every run must have finished: run the experiment first.`,
+them, into baselines/NAME.KERNELS.json: runs of the cpu backend are bit-reproducible only with the
+same family of SIMD matmul kernels, so each family (avx2, avx512) has its own baseline. Every
+run must have finished: run the experiment first.`,
 		Example: `  sftlab run experiments/smoke.yaml && sftlab baseline smoke`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -76,7 +96,7 @@ them, into baselines/NAME.json. Every run must have finished: run the experiment
 		},
 	}
 	cmd.Flags().StringArrayVar(&opts.sets, "set", nil, "override a config key, as given to sftlab run (repeatable)")
-	cmd.Flags().StringVarP(&opts.out, "out", "o", "", "baseline file (default baselines/NAME.json)")
+	cmd.Flags().StringVarP(&opts.out, "out", "o", "", "baseline file (default baselines/NAME.KERNELS.json, e.g. smoke.avx2.json, for the SIMD kernels of this machine)")
 	return cmd
 }
 
@@ -86,12 +106,20 @@ func baselineRun(opts *baselineOpts) error {
 		return &exitError{code: 2, err: err}
 	}
 	var runs []regress.Run
+	kernels := map[string]bool{}
+	kernel := ""
 	for _, run := range exp.Runs {
 		info, err := metrics.ReadRunInfo(filepath.Join(runner.RunDir(exp, run), metrics.RunInfoFile))
 		if err != nil {
 			return fmt.Errorf("baseline %s: run %s has not run: %w (run `sftlab run %s` first)", exp.Name, run.Name, err, exp.Path)
 		}
+		if k := runKernel(info.Provenance); k != "" {
+			kernels[k], kernel = true, k
+		}
 		runs = append(runs, toRegressRun(info))
+	}
+	if len(kernels) > 1 {
+		return fmt.Errorf("baseline %s: the runs were computed with different SIMD kernels (%s): delete the run folders and run the experiment again with one kind", exp.Name, strings.Join(slices.Sorted(maps.Keys(kernels)), ", "))
 	}
 	base, err := regress.Record(exp.Name, runs, time.Now())
 	if err != nil {
@@ -99,7 +127,7 @@ func baselineRun(opts *baselineOpts) error {
 	}
 	out := opts.out
 	if out == "" {
-		out = baselinePath(exp.Name)
+		out = regress.File(regress.Dir, exp.Name, kernel)
 	}
 	if err := regress.Save(out, base); err != nil {
 		return err
@@ -125,7 +153,8 @@ func newRegressCmd(g *globalOpts) *cobra.Command {
 		Use:   "regress NAME",
 		Short: "Run an experiment and gate its metrics against the baseline",
 		Long: `Regress runs experiments/NAME.yaml (reusing a finished run only when the same commit of clean
-code produced it), compares every run with baselines/NAME.json metric by metric, prints a
+code produced it), compares every run with baselines/NAME.KERNELS.json (the baseline of this
+machine's SIMD kernel family, e.g. smoke.avx512.json) metric by metric, prints a
 markdown table (baseline, current, Δ, tolerance, verdict) and writes it to
 reports/NAME/regress.md.
 
@@ -143,7 +172,7 @@ only with --strict.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&opts.sets, "set", nil, "override a config key, e.g. --set train.learning_rate=1e-4 (repeatable)")
-	cmd.Flags().StringVar(&opts.baseline, "baseline", "", "baseline file (default baselines/NAME.json)")
+	cmd.Flags().StringVar(&opts.baseline, "baseline", "", "baseline file (default baselines/NAME.KERNELS.json, e.g. smoke.avx2.json, for the SIMD kernels of this machine)")
 	cmd.Flags().StringVarP(&opts.out, "out", "o", "", "where to write the markdown table (default reports/NAME/regress.md)")
 	cmd.Flags().BoolVar(&opts.strict, "strict", false, "fail on improvements beyond tolerance too (the baseline is stale)")
 	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "no progress bars or logs")
@@ -159,7 +188,7 @@ func checkKernels(path string, base regress.Baseline) error {
 			continue
 		}
 		if want := backend.SIMDKernelOf(r.Provenance.Device); want != "" && want != kernel {
-			return fmt.Errorf("%s was recorded with the %s matmul kernels, but this process uses %s, whose results differ in the last bits: run with GOMLX_SIMD_AVX512=false (make regress sets it), or record a new baseline", path, want, kernel)
+			return fmt.Errorf("%s was recorded with the %s matmul kernels, but this process uses %s, whose results differ in the last bits: gate against %s, or record a baseline for these kernels", path, want, kernel, regress.File(regress.Dir, base.Experiment, kernel))
 		}
 	}
 	return nil
@@ -172,7 +201,7 @@ func regressRun(ctx context.Context, opts *regressOpts) error {
 	}
 	bpath := opts.baseline
 	if bpath == "" {
-		bpath = baselinePath(exp.Name)
+		bpath = regress.File(regress.Dir, exp.Name, expKernel(exp))
 	}
 	base, err := regress.LoadBaseline(bpath)
 	if err != nil {
