@@ -115,6 +115,19 @@ func Summarize(steps []Step, evals []Eval) Summary {
 	return s
 }
 
+// SummarizeFor is Summarize for a run whose data.eval_on is evalOn: with "train" (the
+// classroom script's choice, nothing held out) eval_loss and token accuracy are those of the
+// training split. The runner records and the report shows this one summary.
+func SummarizeFor(steps []Step, evals []Eval, evalOn string) Summary {
+	s := Summarize(steps, evals)
+	if evalOn == SplitTrain {
+		if e, ok := LastEval(evals, SplitTrain); ok {
+			s.EvalLoss, s.TokenAccuracy = e.Loss, e.TokenAccuracy
+		}
+	}
+	return s
+}
+
 // LastEval returns the evaluation of split with the highest step (the last such row on ties).
 func LastEval(evals []Eval, split string) (Eval, bool) {
 	var best Eval

@@ -263,15 +263,11 @@ func (e *Experiment) newRow(run metrics.Run) *Row {
 	if e.SeedKey != "" {
 		r.Values[e.SeedKey] = r.Seed
 	}
-	r.Summary = metrics.Summarize(run.Steps, run.Evals)
-	// With data.eval_on: train (the classroom script's choice), eval_loss means the loss on the
-	// training split, as the runner records it.
-	if configValue(run, keyEvalOn) == metrics.SplitTrain {
+	evalOn := configValue(run, keyEvalOn)
+	if evalOn == metrics.SplitTrain {
 		r.EvalSplit = metrics.SplitTrain
-		if ev, ok := metrics.LastEval(run.Evals, metrics.SplitTrain); ok {
-			r.Summary.EvalLoss, r.Summary.TokenAccuracy = ev.Loss, ev.TokenAccuracy
-		}
 	}
+	r.Summary = metrics.SummarizeFor(run.Steps, run.Evals, evalOn)
 	if len(run.Steps) == 0 && len(run.Evals) == 0 {
 		r.Summary = run.Info.Summary
 	}

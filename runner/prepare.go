@@ -73,8 +73,12 @@ func (r *Runner) prepare(exp *configs.Experiment, run configs.Run) (*prepared, e
 	if err := checkWritable(p.dir); err != nil {
 		return nil, err
 	}
-	tok, err := r.modelTokenizer(cfg)
+	kind := kindOf(cfg)
+	tok, err := r.cache.tokenizer(kind.tokenizerDir(cfg))
 	if err != nil {
+		return nil, err
+	}
+	if err := kind.check(cfg, tok); err != nil {
 		return nil, err
 	}
 	p.tok = tok
