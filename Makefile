@@ -20,21 +20,18 @@ ARGS    ?=
 build:
 	$(GO) build -o $(BIN) ./cmd/sftlab
 
-# Train every run of experiments/$(NAME).yaml (finished runs are skipped), then write the report.
-# The report is written even when some runs failed (the exit status still says so), but not when
-# the experiment could not start (exit 2). The report reads runs/NAME: ARGS that move
-# output.dir elsewhere need `sftlab report NAME --runs DIR`.
+# Train every run of experiments/$(NAME).yaml (finished runs are skipped), then write the report
+# from the same resolved experiment (so ARGS="--set output.dir=..." trains and reports there).
+# The report is written even when some runs failed (the exit status still says so), but not
+# when the experiment could not start (exit 2).
 experiment: build
-	@status=0; ./$(BIN) run experiments/$(NAME).yaml $(ARGS) || status=$$?; \
-	if [ $$status -eq 2 ]; then exit 2; fi; \
-	./$(BIN) report $(NAME) || exit $$?; \
-	exit $$status
+	./$(BIN) run experiments/$(NAME).yaml --report $(ARGS)
 
 run: build
 	./$(BIN) run experiments/$(NAME).yaml $(ARGS)
 
 report: build
-	./$(BIN) report $(NAME)
+	./$(BIN) report $(NAME) $(ARGS)
 
 # Run experiments/$(NAME).yaml and gate it against the baseline of this machine's SIMD kernels.
 regress: build

@@ -54,6 +54,16 @@ type layer struct {
 	k    *koanf.Koanf
 }
 
+// DefaultWithSets returns Default() with the --set overrides applied and validated, as Load
+// applies them to an experiment file; for commands that work without one.
+func DefaultWithSets(sets []string) (Config, error) {
+	exp, err := Load("", sets)
+	if err != nil {
+		return Config{}, err
+	}
+	return exp.Base, nil
+}
+
 // Load reads the experiment file at path and its extends chain, applies the --set overrides
 // ("key=value", the value parsed as YAML, e.g. "train.learning_rate=1e-4"), decodes the result
 // strictly into Config, expands the sweep and validates every run. On any problem it returns an
@@ -61,12 +71,15 @@ type layer struct {
 func Load(path string, sets []string) (*Experiment, error) {
 	var errs ErrorList
 	sch := newConfigSchema()
-	layers, err := readChain(path, sch, &errs)
-	if err != nil {
-		return nil, err
-	}
-	if layers == nil { // the chain could not be read: nothing more can be said
-		return nil, errs.sorted().Err()
+	var layers []*layer
+	if path != "" {
+		var err error
+		if layers, err = readChain(path, sch, &errs); err != nil {
+			return nil, err
+		}
+		if layers == nil { // the chain could not be read: nothing more can be said
+			return nil, errs.sorted().Err()
+		}
 	}
 	layers = append(layers, parseSets(sets, sch, &errs))
 	unknownKeys := len(errs) > 0
@@ -83,7 +96,7 @@ func Load(path string, sets []string) (*Experiment, error) {
 	for _, p := range decode(merged, &base, unknownKeys) {
 		errs = append(errs, locate(p, layers))
 	}
-	if base.Name == "" {
+	if base.Name == "" && path != "" {
 		base.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
 	var shape ErrorList

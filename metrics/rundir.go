@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/knadh/koanf/maps"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sftlab/sftlab/internal/atomicfile"
@@ -99,7 +100,7 @@ func ReadRunDir(dir string) (Run, error) {
 // ReadExperiment reads every run folder under runsDir/name, sorted by run name, then folder.
 // Folders whose names start with "." or "_" are skipped.
 func ReadExperiment(runsDir, name string) ([]Run, error) {
-	dir := filepath.Join(runsDir, name)
+	dir := ExperimentDir(runsDir, name)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("experiment %q: %w (run `sftlab run experiments/%s.yaml` first, or pass --runs)", name, err, name)
@@ -138,23 +139,8 @@ func ReadConfig(path string) (map[string]any, error) {
 	if err := yaml.Unmarshal(data, &tree); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	flat := map[string]any{}
-	flatten("", tree, flat)
+	flat, _ := maps.Flatten(tree, nil, ".")
 	return flat, nil
-}
-
-func flatten(prefix string, tree map[string]any, out map[string]any) {
-	for k, v := range tree {
-		key := k
-		if prefix != "" {
-			key = prefix + "." + k
-		}
-		if sub, ok := v.(map[string]any); ok && len(sub) > 0 {
-			flatten(key, sub, out)
-			continue
-		}
-		out[key] = v
-	}
 }
 
 // ReadSamples reads a samples.jsonl file: one JSON Sample per line; blank lines are skipped.
@@ -194,4 +180,27 @@ func WriteSamples(path string, samples []Sample) error {
 		}
 	}
 	return atomicfile.WriteFile(path, buf.Bytes())
+}
+
+// The folder layout of sftlab's outputs. Runs live under each run's output.dir (configs
+// default: "runs"), reports under ReportsDir; the baselines' folder belongs to regress. Every
+// package that needs a path builds it here.
+
+// ReportsDir is the folder, relative to the working directory, that holds one report folder
+// per experiment.
+const ReportsDir = "reports"
+
+// ExperimentDir is where the runs of an experiment land: outputDir/EXPERIMENT.
+func ExperimentDir(outputDir, experiment string) string {
+	return filepath.Join(outputDir, experiment)
+}
+
+// RunDir is the folder of one run: outputDir/EXPERIMENT/RUN_ID.
+func RunDir(outputDir, experiment, runID string) string {
+	return filepath.Join(outputDir, experiment, runID)
+}
+
+// ReportDir is where the report of an experiment is written: reports/EXPERIMENT.
+func ReportDir(experiment string) string {
+	return filepath.Join(ReportsDir, experiment)
 }

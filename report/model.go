@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -173,7 +174,7 @@ func sweptKeys(runs []metrics.Run) []string {
 	}
 	var extra []string
 	for k := range all {
-		if seen[k] || !affectsResults(k) {
+		if seen[k] || !configs.AffectsResults(k) {
 			continue
 		}
 		first := configValue(runs[0], k)
@@ -186,20 +187,6 @@ func sweptKeys(runs []metrics.Run) []string {
 	}
 	sort.Strings(extra)
 	return append(keys, extra...)
-}
-
-// affectsResults reports whether a config key can change a run's numbers (unlike its name,
-// description, output folder, report and gate settings, or the sweep that produced it).
-func affectsResults(key string) bool {
-	if key == keyDesc || key == "name" {
-		return false
-	}
-	for _, prefix := range []string{"sweep.", "output.", "report.", "regress.", "eval.samples", "eval.max_new_tokens"} {
-		if strings.HasPrefix(key, prefix) {
-			return false
-		}
-	}
-	return true
 }
 
 // sharedConfig returns the config entries every readable config agrees on.
@@ -327,36 +314,35 @@ func (e *Experiment) parseBaseline(spec string) (*Baseline, error) {
 			return &Baseline{Spec: spec, Run: r}, nil
 		}
 	}
-	b := &Baseline{Spec: spec, Values: map[string]string{}}
-	for _, part := range strings.Split(spec, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok {
+	for part := range strings.SplitSeq(spec, ",") {
+		if !strings.Contains(part, "=") {
 			return nil, fmt.Errorf("report.baseline %q: %q is neither a run name nor key=value", spec, part)
 		}
-		path := ""
-		for _, key := range e.Keys {
-			if key.Label == k || key.Path == k {
-				path = key.Path
-			}
-		}
-		if path == "" {
+	}
+	terms, err := configs.ParseSelector(spec)
+	if err != nil {
+		return nil, fmt.Errorf("report.baseline %q: %w", spec, err)
+	}
+	b := &Baseline{Spec: spec, Values: map[string]string{}}
+	for _, t := range terms {
+		if !slices.ContainsFunc(e.Keys, func(k Key) bool { return k.Path == t.Key }) {
 			var labels []string
 			for _, key := range e.Keys {
 				labels = append(labels, key.Label)
 			}
-			return nil, fmt.Errorf("report.baseline %q: %q is not a swept key (swept: %s); no Δ columns", spec, k, strings.Join(labels, ", "))
+			return nil, fmt.Errorf("report.baseline %q: %q is not a swept key (swept: %s); no Δ columns", spec, configs.Alias(t.Key), strings.Join(labels, ", "))
 		}
-		found := false
+		v, found := t.Value, false
 		for _, r := range e.Rows {
-			if compareValues(r.Values[path], v) == 0 {
-				found, v = true, r.Values[path]
+			if compareValues(r.Values[t.Key], t.Value) == 0 {
+				found, v = true, r.Values[t.Key]
 				break
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("report.baseline %q: no run has %s=%s; no Δ columns", spec, k, v)
+			return nil, fmt.Errorf("report.baseline %q: no run has %s=%s; no Δ columns", spec, configs.Alias(t.Key), t.Value)
 		}
-		b.Values[path] = v
+		b.Values[t.Key] = v
 	}
 	return b, nil
 }

@@ -25,13 +25,8 @@ type gptKind struct{}
 // tokenizerDir is data.tokenizer ("" = the built-in Qwen3 tokenizer).
 func (gptKind) tokenizerDir(cfg configs.Config) string { return cfg.Data.Tokenizer }
 
-// check refuses a context shorter than the longest sequence.
-func (gptKind) check(cfg configs.Config, _ *tokenizer.Tokenizer) error {
-	if cfg.Model.Context < cfg.Data.MaxLength {
-		return fmt.Errorf("model.context: %d is shorter than data.max_length %d: raise model.context or lower data.max_length", cfg.Model.Context, cfg.Data.MaxLength)
-	}
-	return nil
-}
+// check has nothing to add: configs already refuses a context shorter than data.max_length.
+func (gptKind) check(configs.Config, *tokenizer.Tokenizer) error { return nil }
 
 // build builds the GPT of cfg.Model, over a compact vocabulary of the run's data when
 // model.vocab is compact.

@@ -24,13 +24,7 @@ func (c *inputCache) tokenizer(dir string) (*tokenizer.Tokenizer, error) {
 	if tok, ok := c.tokenizers[dir]; ok {
 		return tok, nil
 	}
-	var tok *tokenizer.Tokenizer
-	var err error
-	if dir == "" {
-		tok, err = tokenizer.Qwen3()
-	} else {
-		tok, err = tokenizer.Load(dir)
-	}
+	tok, err := tokenizer.Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("data.tokenizer: %w", err)
 	}

@@ -58,8 +58,8 @@ func hasTokenizer(dir string) bool {
 	return false
 }
 
-// check reads the model directory's config.json and checks that the saved dtype, the
-// tokenizer and the lengths fit the model.
+// check reads the model directory's config.json and checks that the tokenizer and the lengths
+// fit the model.
 func (k pretrainedKind) check(cfg configs.Config, tok *tokenizer.Tokenizer) error {
 	dir := cfg.Model.Pretrained
 	info, err := os.Stat(dir)
@@ -71,9 +71,6 @@ func (k pretrainedKind) check(cfg configs.Config, tok *tokenizer.Tokenizer) erro
 		return fmt.Errorf("model.pretrained: %w", err)
 	}
 	var errs []error
-	if _, err := savedDType(cfg.Model.DType); err != nil {
-		errs = append(errs, err)
-	}
 	if tok.VocabSize() > qc.VocabSize {
 		src := "the built-in Qwen3 tokenizer"
 		if d := k.tokenizerDir(cfg); d != "" {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -111,7 +110,7 @@ func (s Summary) Table() string {
 
 func num(x float64) string {
 	if math.IsNaN(x) {
-		return "–"
+		return "—"
 	}
 	return strconv.FormatFloat(x, 'f', 4, 64)
 }
@@ -132,7 +131,7 @@ func New(opts Options) *Runner {
 
 // RunDir is where run lands: output.dir/EXPERIMENT/RUN_ID.
 func RunDir(exp *configs.Experiment, run configs.Run) string {
-	return filepath.Join(run.Config.Output.Dir, exp.Name, run.ID)
+	return metrics.RunDir(run.Config.Output.Dir, exp.Name, run.ID)
 }
 
 // Run trains every run of exp that belongs to the shard. It first prepares all of them (loads
@@ -207,5 +206,5 @@ func now() time.Time { return time.Now().UTC() }
 
 // ExperimentDir is where the runs of exp land: output.dir/NAME.
 func ExperimentDir(exp *configs.Experiment) string {
-	return filepath.Join(exp.Base.Output.Dir, exp.Name)
+	return metrics.ExperimentDir(exp.Base.Output.Dir, exp.Name)
 }

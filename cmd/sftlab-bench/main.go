@@ -31,21 +31,33 @@ import (
 	"time"
 
 	"github.com/sftlab/sftlab/backend"
+	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/model"
 	"github.com/sftlab/sftlab/train"
 )
 
-// benchConfig is one benchmark point: the peer's model sizes and batch shape.
+// benchConfig is one benchmark point: a model size preset of configs (the peer's T1 and T2
+// sizes are the presets t1 and t2), a vocabulary and a batch shape.
 type benchConfig struct {
 	Name              string
-	Vocab, D, Heads   int
-	Layers, MLP       int
+	Vocab             int
 	SeqLen, BatchSize int
+	configs.ModelSize
 }
 
+// benchConfigs are the peer's benchmark configurations.
 var benchConfigs = []benchConfig{
-	{Name: "T1", Vocab: 512, D: 128, Heads: 4, Layers: 2, MLP: 512, SeqLen: 128, BatchSize: 8},
-	{Name: "T2", Vocab: 8192, D: 256, Heads: 4, Layers: 4, MLP: 1024, SeqLen: 256, BatchSize: 8},
+	{Name: "T1", Vocab: 512, SeqLen: 128, BatchSize: 8, ModelSize: mustPreset("t1")},
+	{Name: "T2", Vocab: 8192, SeqLen: 256, BatchSize: 8, ModelSize: mustPreset("t2")},
+}
+
+// mustPreset returns the dimensions of a model preset that configs defines.
+func mustPreset(name string) configs.ModelSize {
+	size, ok := configs.Preset(name)
+	if !ok {
+		panic("sftlab-bench: configs has no model preset " + name)
+	}
+	return size
 }
 
 // result is one configuration's figures; the torch fields are nil when the peer did not run.
@@ -169,7 +181,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // measure trains c for steps steps on random batches (labels = ids, as in the peer) and
 // returns the median time of the steps after the first.
 func measure(c benchConfig, steps int, cpuProfile string, logw io.Writer) (result, error) {
-	mcfg := model.Config{Vocab: c.Vocab, DModel: c.D, Heads: c.Heads, Layers: c.Layers, MLP: c.MLP, Context: c.SeqLen}
+	mcfg := model.Config{Vocab: c.Vocab, DModel: c.DModel, Heads: c.NHeads, Layers: c.NLayers, MLP: c.DMLP, Context: c.SeqLen}
 	gpt, err := model.NewGPT(mcfg)
 	if err != nil {
 		return result{}, err
@@ -267,8 +279,8 @@ type peerSummary struct {
 
 // runPeer runs the PyTorch peer on c and returns its summary.
 func runPeer(ctx context.Context, python, script string, c benchConfig, steps, threads int) (peerSummary, error) {
-	args := []string{script, "--vocab", strconv.Itoa(c.Vocab), "--d_model", strconv.Itoa(c.D),
-		"--heads", strconv.Itoa(c.Heads), "--layers", strconv.Itoa(c.Layers), "--mlp", strconv.Itoa(c.MLP),
+	args := []string{script, "--vocab", strconv.Itoa(c.Vocab), "--d_model", strconv.Itoa(c.DModel),
+		"--heads", strconv.Itoa(c.NHeads), "--layers", strconv.Itoa(c.NLayers), "--mlp", strconv.Itoa(c.DMLP),
 		"--seq_len", strconv.Itoa(c.SeqLen), "--batch", strconv.Itoa(c.BatchSize), "--steps", strconv.Itoa(steps),
 		"--threads", strconv.Itoa(threads), "--quiet"}
 	out, err := exec.CommandContext(ctx, python, args...).Output()

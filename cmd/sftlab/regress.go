@@ -19,14 +19,6 @@ import (
 	"github.com/sftlab/sftlab/runner"
 )
 
-// experimentPath maps an experiment name to experiments/NAME.yaml; a path is kept as it is.
-func experimentPath(name string) string {
-	if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || strings.ContainsRune(name, filepath.Separator) {
-		return name
-	}
-	return filepath.Join("experiments", name+".yaml")
-}
-
 // runKernel is the SIMD kernel family a run computed with: "" unless it ran on the cpu backend.
 func runKernel(p metrics.Provenance) string {
 	if p.Backend != backend.CPU {
@@ -235,7 +227,7 @@ func regressRun(ctx context.Context, opts *regressOpts) error {
 	md := res.Markdown()
 	out := opts.out
 	if out == "" {
-		out = filepath.Join("reports", exp.Name, "regress.md")
+		out = filepath.Join(metrics.ReportDir(exp.Name), "regress.md")
 	}
 	if err := atomicfile.WriteFile(out, []byte(md)); err != nil {
 		return err
