@@ -101,6 +101,7 @@ type RaisedError struct {
 	Message string
 }
 
+// Error returns the template's message.
 func (e *RaisedError) Error() string { return e.Message }
 
 // newConfig returns the parser settings of Hugging Face's chat template environment:

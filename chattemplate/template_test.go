@@ -84,3 +84,26 @@ func TestConcurrentRender(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestLstripBlocks checks the source rewrite behind lstrip_blocks on what the rendering tests
+// do not reach: tag insides and string literals stay as they are.
+func TestLstripBlocks(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"block at a line start", "a\n  {% if x %}", "a\n{% if x %}"},
+		{"comment at a line start", "\t {# c #}", "{# c #}"},
+		{"block in mid-line", "{{ x }}  {% endif %}", "{{ x }}  {% endif %}"},
+		{"plus keeps the blanks", "  {%+ if x %}", "  {%+ if x %}"},
+		{"variables are not stripped", "  {{ x }}", "  {{ x }}"},
+		{"string literal with a newline and a tag", "{{ 'a\n  {% b' }}\n  {% c %}", "{{ 'a\n  {% b' }}\n{% c %}"},
+		{"quote escaped in a literal", `{{ "x\"}}\n  {%" }}`, `{{ "x\"}}\n  {%" }}`},
+		{"raw body untouched", "{% raw %}\n  {% x %}{% endraw %}\n  {% y %}", "{% raw %}\n  {% x %}{% endraw %}\n{% y %}"},
+		{"unclosed tag", "  {% if", "{% if"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := lstripBlocks(tt.src); got != tt.want {
+				t.Errorf("lstripBlocks(%q) = %q, want %q", tt.src, got, tt.want)
+			}
+		})
+	}
+}
