@@ -11,7 +11,8 @@
 //
 //   - "sft": 问题：{input}\n回答：{output}
 //   - "instruction": 指令：{instruction}\n输入：{input}\n回答：{output}
-//   - "chat": the tokenizer's chat template (Qwen3 ChatML, thinking disabled).
+//   - "chat": the tokenizer's own chat template (Qwen3's for the built-in tokenizer), thinking
+//     disabled.
 //
 // A record of one shape can be rendered in every format; see [Record.ChatMessages] and
 // [Record.Alpaca] for the conversion rules.
@@ -21,12 +22,14 @@
 // A sequence is encode(prompt) ++ encode(response) ++ [eos]. The prompt and the response are
 // tokenized separately: this is what happens at inference, where the model continues the token ids
 // of the prompt, and it makes the prompt/response boundary an exact token position instead of
-// something found by searching the token ids for the response text. For "chat", the rendered
-// template is split at every assistant turn: each assistant content is a response and the
-// template's own <|im_end|> after it is its end-of-sequence token. The newline the template puts
-// after the final <|im_end|> is left out, so every sequence ends with the eos token and
-// Example.Text is the template's rendering without that last newline. Text is always
-// Decode(IDs).
+// something found by searching the token ids for the response text. For "chat", the sequence is
+// the template's rendering of the conversation, cut as TRL cuts it: the prompt of an assistant
+// message is the rendering of the messages before it with add_generation_prompt, and its response
+// is what the rendering with the message adds, whose end-of-turn token (<|im_end|> for Qwen3) must
+// be the tokenizer's eos. The whitespace the template puts after the final eos is left out, so
+// every sequence ends with the eos token and Example.Text is the template's rendering without it.
+// Chat renderings are tokenized without the tokenizer's post-processor tokens, since templates
+// write their own (Llama's <|begin_of_text|>). Text is always Decode(IDs).
 //
 // # Masking
 //

@@ -191,8 +191,8 @@ func TestChatTemplateReference(t *testing.T) {
 	}
 	for _, ref := range refs {
 		t.Run(ref.Name, func(t *testing.T) {
-			if got := tok.RenderChat(ref.Messages, ref.AddGenerationPrompt); got != ref.Text {
-				t.Errorf("RenderChat = %q\nJinja      %q", got, ref.Text)
+			if got, err := tok.RenderChat(ref.Messages, ref.AddGenerationPrompt); err != nil || got != ref.Text {
+				t.Errorf("RenderChat = %q, %v\nJinja      %q", got, err, ref.Text)
 			}
 			if ref.AddGenerationPrompt {
 				return
@@ -263,10 +263,8 @@ func TestEncodeErrors(t *testing.T) {
 		{"unknown masking", alpacaRecs[0], EncodeOptions{Format: FormatSFT, Masking: "none", MaxLength: 64}, `masking "none"`},
 		{"zero max length", alpacaRecs[0], EncodeOptions{Format: FormatSFT, Masking: MaskPad}, "max_length 0"},
 		{"think block in content", Record{Messages: []tokenizer.Message{{Role: "user", Content: "hi"},
-			{Role: "assistant", Content: "<think>\nhmm\n</think>\n\nhello"}}}, ok, "rewrites an assistant message"},
+			{Role: "assistant", Content: "<think>\nhmm\n</think>\n\nhello"}}}, ok, "cannot be told from the prompt"},
 		{"chat ending with user", Record{Messages: []tokenizer.Message{{Role: "user", Content: "hi"}}}, ok, "must end with"},
-		{"reserved character", Record{Messages: []tokenizer.Message{{Role: "user", Content: "a\ue000"},
-			{Role: "assistant", Content: "b"}}}, ok, "reserved character"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -84,7 +84,12 @@ func loadFS(fsys fs.FS, dir string) (*Tokenizer, error) {
 		}
 		return nil, fmt.Errorf("tokenizer: %s: %w", cfgPath, err)
 	}
-	return parse(data, tokPath, cfg, cfgPath)
+	t, err := parse(data, tokPath, cfg, cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	t.chat = loadChatTemplate(fsys, dir, cfg)
+	return t, nil
 }
 
 // readGzip reads and decompresses a gzip file.

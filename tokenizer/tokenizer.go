@@ -36,6 +36,7 @@ type Tokenizer struct {
 	vocabSize      int
 	eos, pad       int
 	hash           string
+	chat           chatTemplate // the directory's chat template
 
 	cacheMu sync.RWMutex
 	cache   map[string][]int32 // pre-token -> ids
@@ -53,6 +54,20 @@ const cacheableWord = 64
 func (t *Tokenizer) Encode(text string) []int {
 	out := make([]int, 0, len(text)/3+len(t.prefix)+len(t.suffix)+1)
 	out = append(out, t.prefix...)
+	out = t.appendEncoded(out, text)
+	return append(out, t.suffix...)
+}
+
+// EncodePlain returns the token ids of text as Hugging Face's encode(text,
+// add_special_tokens=False) does: Encode without the post-processor's special tokens. A chat
+// template's rendering is tokenized so, since the template writes its own (Llama's
+// <|begin_of_text|>). For Qwen3, whose post-processor adds none, it equals Encode.
+func (t *Tokenizer) EncodePlain(text string) []int {
+	return t.appendEncoded(make([]int, 0, len(text)/3+1), text)
+}
+
+// appendEncoded appends the ids of text, without the post-processor's special tokens, to out.
+func (t *Tokenizer) appendEncoded(out []int, text string) []int {
 	var sc scratch
 	t.added.split(text, func(seg string, id int) {
 		if id >= 0 {
@@ -70,7 +85,7 @@ func (t *Tokenizer) Encode(text string) []int {
 			out = t.appendText(out, seg, &sc)
 		})
 	})
-	return append(out, t.suffix...)
+	return out
 }
 
 // scratch holds the buffers of one Encode call.
