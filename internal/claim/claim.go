@@ -177,16 +177,27 @@ func (l *Lock) heartbeat(every time.Duration) {
 		case <-l.stop:
 			return
 		case <-t.C:
-			if o, err := readOwner(l.path); err != nil || o.Token != l.owner.Token {
-				l.mu.Lock()
-				l.lost = fmt.Errorf("lock %s was taken over by %s while held", l.path, o)
-				l.mu.Unlock()
+			o, err := readOwner(l.path)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				l.setLost(fmt.Errorf("lock %s was removed while held", l.path))
+				return
+			case err != nil:
+				continue // a passing read error (a network file system): try again next beat
+			case o.Token != l.owner.Token:
+				l.setLost(fmt.Errorf("lock %s was taken over by %s while held", l.path, o))
 				return
 			}
 			now := time.Now()
 			_ = os.Chtimes(l.path, now, now) // a missed beat is caught up by the next one
 		}
 	}
+}
+
+func (l *Lock) setLost(err error) {
+	l.mu.Lock()
+	l.lost = err
+	l.mu.Unlock()
 }
 
 // Release stops the heartbeat and removes the lock file if it still holds this lock. It

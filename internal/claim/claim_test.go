@@ -166,28 +166,52 @@ func TestAcquireWaits(t *testing.T) {
 	}
 }
 
-func TestHeartbeatAndTakeover(t *testing.T) {
+func TestHeartbeat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "run.lock")
 	l, err := TryAcquire(path, Options{Heartbeat: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer l.Release()
 	old := time.Now().Add(-time.Hour)
-	os.Chtimes(path, old, old)
-	time.Sleep(100 * time.Millisecond)
-	st, err := os.Stat(path)
-	if err != nil || time.Since(st.ModTime()) > time.Minute {
-		t.Fatalf("heartbeat did not refresh the lock file: %v %v", st.ModTime(), err)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
 	}
-	// Another process judges it stale (its clock says so) and takes it over.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if time.Since(st.ModTime()) < time.Minute {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the heartbeat did not refresh the lock file in 10 s: mtime %v", st.ModTime())
+		}
+	}
+}
+
+// A holder whose lock was taken over (another process judged it stale) is told so on Release,
+// and does not remove the new holder's file.
+func TestReleaseAfterTakeover(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run.lock")
+	l, err := TryAcquire(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	os.Remove(path)
 	other, err := TryAcquire(path, Options{Host: "elsewhere"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer other.Release()
 	if err := l.Release(); err == nil || !strings.Contains(err.Error(), "elsewhere") {
 		t.Errorf("Release after a takeover: %v, want an error naming the new holder", err)
+	}
+	if o, err := readOwner(path); err != nil || o.Token != other.Owner().Token {
+		t.Errorf("the new holder's lock file was touched: %+v, %v", o, err)
+	}
+	if err := other.Release(); err != nil {
+		t.Error(err)
 	}
 }
 
