@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/sftlab/sftlab/internal/claim"
 	"github.com/sftlab/sftlab/metrics"
 )
 
@@ -275,5 +277,81 @@ func TestSlurmEndToEnd(t *testing.T) {
 		if !info.Provenance.StartTime.Equal(before[filepath.Base(d)]) {
 			t.Errorf("run %s was rewritten by the resubmission", filepath.Base(d))
 		}
+	}
+}
+
+// A `sftlab run` killed with SIGKILL while training leaves its claim behind; the next
+// `sftlab run` on this host sees that the holder is gone, takes the claim over and trains the
+// run instead of waiting for it.
+func TestKilledRunIsTakenOver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains models")
+	}
+	dir := t.TempDir()
+	exp, err := filepath.Abs(filepath.Join("..", "..", "experiments", "smoke.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets := []string{"--set", "sweep.grid={data.format: [sft]}", "--set", "eval.samples=0"}
+	long := append([]string{"run", exp, "--set", "train.max_steps=100000"}, sets...)
+	cmd, stdout, stderr := sftlabProcess(t, dir, long...)
+	claims := filepath.Join(dir, "runs", "smoke", ".claims", "*.lock")
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if held, _ := filepath.Glob(claims); len(held) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the first process never claimed its run\n%s\n%s", stdout, stderr)
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if held, _ := filepath.Glob(claims); len(held) != 1 {
+		t.Fatalf("the killed process left %d claims, want its one", len(held))
+	}
+
+	// The same run again, in this process: it must take the claim over at once (not wait for
+	// the dead holder), train, and release the claim when stopped.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tookOver := make(chan bool, 1)
+	go func() {
+		defer cancel()
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			held, _ := filepath.Glob(claims)
+			if len(held) != 1 {
+				continue
+			}
+			data, _ := os.ReadFile(held[0])
+			var o claim.Owner
+			if json.Unmarshal(data, &o) == nil && o.PID == os.Getpid() {
+				tookOver <- true
+				return
+			}
+		}
+		tookOver <- false
+	}()
+	var out, errOut bytes.Buffer
+	code := run(ctx, append(long, "--set", "output.dir="+filepath.Join(dir, "runs")), strings.NewReader(""), &out, &errOut)
+	if !<-tookOver {
+		t.Fatalf("the claim of the killed process was not taken over (exit %d)\n%s\n%s", code, out.String(), errOut.String())
+	}
+	if strings.Contains(errOut.String(), "waiting for the run held by another process") {
+		t.Errorf("waited for a dead holder:\n%s", errOut.String())
+	}
+	if held, _ := filepath.Glob(claims); len(held) != 0 {
+		t.Errorf("claim not released after the run stopped: %v", held)
+	}
+	dirs := runDirs(t, filepath.Join(dir, "runs"), "smoke")
+	if len(dirs) != 1 {
+		t.Fatalf("%d run folders, want 1", len(dirs))
+	}
+	info, err := metrics.ReadRunInfo(filepath.Join(dirs[0], metrics.RunInfoFile))
+	if err != nil || info.Status != metrics.StatusInterrupted || info.Provenance.Host == "" {
+		t.Errorf("run.json after the stop: %+v, %v; want interrupted", info, err)
 	}
 }
