@@ -15,7 +15,7 @@ BIN     := bin/sftlab
 NAME    ?= smoke
 ARGS    ?=
 
-.PHONY: build test bench experiment run report regress baseline clean vet
+.PHONY: build test bench experiment run report regress baseline clean vet slurm-test
 
 build:
 	$(GO) build -o $(BIN) ./cmd/sftlab
@@ -55,6 +55,12 @@ vet:
 
 test: vet
 	$(GO) test -timeout 15m ./...
+
+# The Slurm end-to-end test: submits the smoke experiment as a job array with its report job to
+# the Slurm cluster this machine submits to (`scripts/slurm-local.sh start` makes a one-node one),
+# waits, checks the runs and the report, and submits again to check that nothing retrains.
+slurm-test: build
+	SFTLAB_BIN=$(abspath $(BIN)) $(GO) test -count=1 -run '^TestSlurmEndToEnd$$' -v ./cmd/sftlab
 
 clean:
 	rm -rf bin runs reports

@@ -20,6 +20,9 @@ type Config struct {
 	Backend     BackendConfig `yaml:"backend"`
 	Report      ReportConfig  `yaml:"report"`
 	Regress     RegressConfig `yaml:"regress,omitempty"`
+	// Cluster holds the resources and scheduler settings of `sftlab submit`; it does not enter
+	// the run ID.
+	Cluster ClusterConfig `yaml:"cluster"`
 	// Sweep declares the runs of an experiment; it is empty in each expanded Run's Config.
 	Sweep Sweep `yaml:"sweep,omitempty"`
 }
@@ -241,5 +244,6 @@ func Default() Config {
 		Output:  OutputConfig{Dir: "runs"},
 		Backend: BackendConfig{Name: "cpu"},
 		Report:  ReportConfig{OnlyChanged: true},
+		Cluster: defaultCluster(),
 	}
 }

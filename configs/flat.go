@@ -56,14 +56,20 @@ func flatten(v reflect.Value, prefix string, out map[string]any) {
 // they are shown or judged (report.*, regress.*), the sweep that produced the run (sweep.*), the
 // preset's label (model.preset: its dimensions are hashed), the report's sample completions,
 // generated after training (eval.samples, eval.max_new_tokens), checkpoint frequency (resuming
-// is exact) and where the GPU plugin lives (backend.plugin; backend.name is hashed).
+// is exact), where the GPU plugin lives (backend.plugin; backend.name is hashed) and how a
+// scheduler runs it (cluster.*).
 func AffectsResults(key string) bool {
 	switch key {
 	case "name", "description", "output.dir", "model.preset", "eval.samples", "eval.max_new_tokens",
 		"train.checkpoint_every", "backend.plugin":
 		return false
 	}
-	return !strings.HasPrefix(key, "report.") && !strings.HasPrefix(key, "regress.") && !strings.HasPrefix(key, "sweep.")
+	for _, section := range []string{"report.", "regress.", "sweep.", "cluster."} {
+		if strings.HasPrefix(key, section) {
+			return false
+		}
+	}
+	return true
 }
 
 // idVersion prefixes the hashed text, so that a change in the canonical form changes every ID.
@@ -91,7 +97,8 @@ func (c Config) Canonical() string {
 // ID returns the run ID of c: the first 12 hex digits of the SHA-256 of Canonical. Keys that
 // do not change what training computes are not hashed (see AffectsResults): name,
 // description, output.dir, report.*, regress.*, sweep.*, model.preset (its dimensions are
-// hashed), eval.samples, eval.max_new_tokens, train.checkpoint_every and backend.plugin.
+// hashed), eval.samples, eval.max_new_tokens, train.checkpoint_every, backend.plugin and
+// cluster.*.
 func (c Config) ID() string {
 	sum := sha256.Sum256([]byte(c.Canonical()))
 	return hex.EncodeToString(sum[:])[:12]

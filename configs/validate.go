@@ -127,6 +127,7 @@ func (c Config) validate(errs *ErrorList) {
 	if c.Backend.Plugin != "" && c.Backend.Name != "gpu" {
 		errs.add(p("backend.plugin"), "is set but backend.name is %q: the plugin is used only by the gpu backend", c.Backend.Name)
 	}
+	c.Cluster.validate(errs)
 	for _, name := range sortedKeys(c.Regress.Tolerances) {
 		tol := c.Regress.Tolerances[name]
 		path := []string{"regress", "tolerances", name}
