@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -35,6 +36,18 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 	log := r.opts.Logger.With("run", p.run.Name, "id", p.run.ID)
 	infoPath := filepath.Join(p.dir, metrics.RunInfoFile)
 	previous, prevErr := metrics.ReadRunInfo(infoPath)
+	if prevErr == nil {
+		if why := staleInputs(previous, p); why != "" {
+			// Neither its results nor its checkpoints belong to the data as it is now.
+			log.Info("run found but "+why+": training it again", "status", previous.Status)
+			if err := os.RemoveAll(p.dir); err != nil {
+				out.Err = fmt.Errorf("remove stale run %s: %w", p.dir, err)
+				out.Info = metrics.RunInfo{Name: p.run.Name, ID: p.run.ID, Experiment: exp.Name, Status: metrics.StatusFailed, Error: out.Err.Error(), Summary: metrics.EmptySummary()}
+				return out
+			}
+			prevErr = fs.ErrNotExist
+		}
+	}
 	if prevErr == nil && previous.Status == metrics.StatusOK {
 		if r.opts.Reuse == nil || r.opts.Reuse(previous) {
 			log.Info("finished run found, skipped", "eval_loss", previous.Summary.EvalLoss)
@@ -64,6 +77,7 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 			MaxTokens:     p.stats.MaxLen,
 			TrainedTokens: p.stats.TrainedTokens,
 			MaskedTokens:  p.stats.MaskedTokens,
+			Eval:          scoredTokens(p),
 		},
 		Provenance: metrics.Provenance{
 			GitCommit:     r.opts.Code.Commit,
@@ -103,7 +117,7 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 		out.Info, out.Err = info, err
 		switch info.Status {
 		case metrics.StatusOK:
-			log.Info("run finished", "train_loss", info.Summary.FinalTrainLoss, "eval_loss", info.Summary.EvalLoss, "wall_s", round(info.Provenance.WallS))
+			log.Info("run finished", "train_loss", info.Summary.TrainLoss, "eval_loss", info.Summary.EvalLoss, "answer_loss", info.Summary.AnswerLoss, "wall_s", round(info.Provenance.WallS))
 		default:
 			log.Error("run "+string(info.Status), "err", err)
 		}
@@ -169,6 +183,10 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 	if err != nil {
 		return finish(err)
 	}
+	// Before a checkpoint is loaded: the weights the run starts from.
+	if info.Model, err = modelStats(trainer, m, p.tok); err != nil {
+		return finish(err)
+	}
 	resumed, err := trainer.LoadLatestCheckpoint()
 	if err != nil {
 		return finish(fmt.Errorf("resume: %w", err))
@@ -200,7 +218,8 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 			return nil
 		},
 		OnEval: func(e train.EvalMetrics) error {
-			evals = append(evals, metrics.Eval{Step: int64(e.Step), Split: e.Split, Loss: e.Loss, TokenAccuracy: e.TokenAccuracy, Tokens: e.Tokens})
+			evals = append(evals, metrics.Eval{Step: int64(e.Step), Split: e.Split, Loss: e.Loss, TokenAccuracy: e.TokenAccuracy, Tokens: e.Tokens,
+				AnswerLoss: e.AnswerLoss, AnswerTokens: e.AnswerTokens})
 			return nil
 		},
 	}
@@ -297,6 +316,7 @@ func trainConfig(cfg configs.Config, checkpointDir string) train.Config {
 		BatchSize:       cfg.Train.BatchSize,
 		GradAccum:       cfg.Train.GradAccum,
 		EvalBatchSize:   cfg.Eval.BatchSize,
+		EvalLossAverage: cfg.Eval.LossAverage,
 		Seed:            uint64(cfg.Train.Seed),
 		Padding:         cfg.Data.Padding,
 		MaxLength:       cfg.Data.MaxLength,
@@ -335,24 +355,13 @@ func buildModel(cfg configs.Config, p *prepared, be compute.Backend) (*builtMode
 	return &builtModel{model: m, vocab: vocab}, nil
 }
 
-// buildGPT builds the GPT of cfg.Model, over a compact vocabulary of the run's data when
-// model.vocab is compact (vocab is then non-nil).
+// buildGPT builds the GPT of cfg.Model, over the compact vocabulary of the dataset and
+// tokenizer (p.vocab, see sharedVocab) when model.vocab is compact (vocab is then non-nil).
 func buildGPT(cfg configs.Config, p *prepared) (train.Model, *model.CompactVocab, error) {
 	size := p.tok.VocabSize()
 	var vocab *model.CompactVocab
 	if cfg.Model.Vocab == "compact" {
-		seqs := make([][]int32, 0, len(p.train)+len(p.valid))
-		for _, ex := range p.train {
-			seqs = append(seqs, ex.IDs)
-		}
-		for _, ex := range p.valid {
-			seqs = append(seqs, ex.IDs)
-		}
-		special := append(p.tok.SpecialIDs(), p.tok.EOS(), datasets.PadID(p.tok, cfg.Data.Masking))
-		var err error
-		if vocab, err = model.NewCompactVocab(size, special, seqs...); err != nil {
-			return nil, nil, fmt.Errorf("model.vocab: %w", err)
-		}
+		vocab = p.vocab
 		size = vocab.Size()
 	}
 	mc := gptConfig(cfg, size)
@@ -383,7 +392,7 @@ func gptConfig(cfg configs.Config, vocabSize int) model.Config {
 func toTrainExamples(exs []datasets.Example, vocab *model.CompactVocab) ([]train.Example, error) {
 	out := make([]train.Example, len(exs))
 	for i, ex := range exs {
-		ids, labels := ex.IDs, ex.Labels
+		ids, labels, answer := ex.IDs, ex.Labels, ex.AnswerLabels
 		if vocab != nil {
 			var err error
 			if ids, err = vocab.ToDense(ids); err != nil {
@@ -392,8 +401,11 @@ func toTrainExamples(exs []datasets.Example, vocab *model.CompactVocab) ([]train
 			if labels, err = vocab.ToDense(labels); err != nil {
 				return nil, fmt.Errorf("example %d: %w", i, err)
 			}
+			if answer, err = vocab.ToDense(answer); err != nil {
+				return nil, fmt.Errorf("example %d: %w", i, err)
+			}
 		}
-		out[i] = train.Example{IDs: ids, Labels: labels}
+		out[i] = train.Example{IDs: ids, Labels: labels, AnswerLabels: answer}
 	}
 	return out, nil
 }
@@ -466,7 +478,7 @@ func summarize(steps []metrics.Step, evals []metrics.Eval, evalOn string) metric
 	s := metrics.Summarize(steps, evals)
 	if evalOn == metrics.SplitTrain {
 		if e, ok := metrics.LastEval(evals, metrics.SplitTrain); ok {
-			s.EvalLoss, s.TokenAccuracy = e.Loss, e.TokenAccuracy
+			s.EvalLoss, s.AnswerLoss, s.TokenAccuracy = e.Loss, e.AnswerLoss, e.TokenAccuracy
 		}
 	}
 	return s
