@@ -258,6 +258,11 @@ func (e *Experiment) groupTable(allColumns bool) *table {
 					xs = append(xs, v)
 				}
 			}
+			if m.format == shareFmt && len(xs) > 0 {
+				// A share of the data's positions: the same in every seed, so only the mean.
+				mean, _ := meanStd(xs)
+				xs = []float64{mean}
+			}
 			return fmtMeanStd(m.format, xs)
 		})
 	}
