@@ -715,7 +715,7 @@ func TestConfounds(t *testing.T) {
 		{"eval on the training split", "answer_loss", func(r *metrics.Run) {
 			r.Config["data.eval_on"] = "train"
 			r.Evals = append(r.Evals, metrics.Eval{Step: 1, Split: metrics.SplitTrain, Loss: r.Evals[0].Loss, AnswerLoss: r.Evals[0].AnswerLoss})
-		}, []string{"instruction and sft is measured on the training split (data.eval_on: train)"}, nil},
+		}, []string{"both are measured on the training split (data.eval_on: train)"}, nil},
 		{"never-trained tokens", "eval_loss", func(r *metrics.Run) {
 			r.Info.Data.Eval.Unseen, r.Info.Data.Eval.UnseenShare = 178, 178.0/423
 		}, []string{"42.1% of instruction's and 42.1% of sft's scored positions hold a token that never occurs as a trained label"}, nil},

@@ -278,8 +278,11 @@ func (e *Experiment) confounds(g *Group) []string {
 			onTrain = append(onTrain, side.name)
 		}
 	}
-	if len(onTrain) > 0 {
-		out = append(out, fmt.Sprintf("%s is measured on the training split (data.eval_on: train), which shows how well a model fits the examples it trained on, not how it does on new ones", strings.Join(onTrain, " and ")))
+	switch len(onTrain) {
+	case 1:
+		out = append(out, fmt.Sprintf("%s is measured on the training split (data.eval_on: train), which shows how well a model fits the examples it trained on, not how it does on new ones", onTrain[0]))
+	case 2:
+		out = append(out, "both are measured on the training split (data.eval_on: train), which shows how well a model fits the examples it trained on, not how it does on new ones")
 	}
 	ua, okA := meanOf(rows, func(r *Row) float64 { return unseenShare(r, e.Metric) })
 	ub, okB := meanOf(base, func(r *Row) float64 { return unseenShare(r, e.Metric) })
