@@ -57,8 +57,9 @@ func K8sJob(plan Plan) (*batchv1.Job, error) {
 			Image:      c.K8s.Image,
 			WorkingDir: c.K8s.WorkDir,
 			Command:    []string{"/bin/sh", "-c", script},
-			// As the Makefile does: the same kernels, and so the same bits, on every x86-64 node.
-			Env:          []corev1.EnvVar{{Name: "GOMLX_SIMD_AVX512", Value: "false"}},
+			// The same matmul kernels, and so the same bits, on every x86-64 node of a mixed
+			// cluster (the runs' baselines are then baselines/NAME.avx2.json).
+			Env:          []corev1.EnvVar{{Name: "GOMLX_GO_SIMD_AVX512", Value: "false"}},
 			Resources:    res,
 			VolumeMounts: mounts,
 		}},

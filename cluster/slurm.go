@@ -105,8 +105,9 @@ func (j *SlurmJob) arrayScript() string {
 	b.WriteString(p.comment("SLURM_ARRAY_TASK_ID"))
 	writeDirectives(&b, dirs)
 	b.WriteString("set -euo pipefail\n")
-	b.WriteString("# As the Makefile does: the same kernels, and so the same bits, on every x86-64 node.\n")
-	b.WriteString("export GOMLX_SIMD_AVX512=\"${GOMLX_SIMD_AVX512:-false}\"\n")
+	b.WriteString("# The same matmul kernels, and so the same bits, on every x86-64 node of a mixed cluster\n")
+	b.WriteString("# (the runs' baselines are then baselines/NAME.avx2.json); set it to true for AVX-512 speed.\n")
+	b.WriteString("export GOMLX_GO_SIMD_AVX512=\"${GOMLX_GO_SIMD_AVX512:-false}\"\n")
 	fmt.Fprintf(&b, "exec %s --shard %s\n", cmd, shard)
 	return b.String()
 }

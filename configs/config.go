@@ -100,6 +100,10 @@ type EvalConfig struct {
 	// Samples is the number of greedy sample completions generated per run for the report.
 	Samples      int `yaml:"samples"`
 	MaxNewTokens int `yaml:"max_new_tokens"`
+	// LossAverage is how eval_loss and answer_loss average the token losses: "tokens" (every
+	// scored token weighs the same) or "batches" (Hugging Face Trainer.evaluate: the mean of the
+	// per-batch mean losses, weighted by the examples in each batch of BatchSize).
+	LossAverage string `yaml:"loss_average"`
 }
 
 // OutputConfig says where runs are written.
@@ -123,6 +127,9 @@ type ReportConfig struct {
 	Baseline string `yaml:"baseline"`
 	// OnlyChanged shows only the columns whose values differ between runs.
 	OnlyChanged bool `yaml:"only_changed"`
+	// Metric is the headline metric the findings, Δ columns and bar chart use: "eval_loss" (the
+	// positions the masking trains) or "answer_loss" (response tokens and closing EOS only).
+	Metric string `yaml:"metric"`
 }
 
 // RegressConfig holds the tolerances of the regression gate.
@@ -155,7 +162,7 @@ func (s Sweep) Empty() bool { return len(s.Grid) == 0 && len(s.Zip) == 0 && len(
 
 // Metrics are the metric names the regression gate knows, in report order.
 func Metrics() []string {
-	return []string{"eval_loss", "eval_loss_train", "train_loss", "token_accuracy"}
+	return []string{"eval_loss", "eval_loss_train", "answer_loss", "answer_loss_train", "train_loss", "final_train_loss", "token_accuracy"}
 }
 
 // ModelSize is the set of dimensions a model preset fixes.
@@ -240,10 +247,11 @@ func Default() Config {
 			BatchSize:    8,
 			Samples:      3,
 			MaxNewTokens: 64,
+			LossAverage:  "tokens",
 		},
 		Output:  OutputConfig{Dir: "runs"},
 		Backend: BackendConfig{Name: "cpu"},
-		Report:  ReportConfig{OnlyChanged: true},
+		Report:  ReportConfig{OnlyChanged: true, Metric: "eval_loss"},
 		Cluster: defaultCluster(),
 	}
 }

@@ -17,6 +17,8 @@ var (
 	paddings  = []string{"longest", "max_length"}
 	evalOns   = []string{"valid", "train"}
 	backends  = []string{"cpu", "gpu"}
+	averages  = []string{"tokens", "batches"}
+	headlines = []string{"eval_loss", "answer_loss"}
 	nameRegex = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 )
 
@@ -119,6 +121,8 @@ func (c Config) validate(errs *ErrorList) {
 	positive("eval.batch_size", e.BatchSize)
 	nonNegative("eval.samples", e.Samples)
 	positive("eval.max_new_tokens", e.MaxNewTokens)
+	oneOf("eval.loss_average", e.LossAverage, averages)
+	oneOf("report.metric", c.Report.Metric, headlines)
 
 	if c.Output.Dir == "" {
 		errs.add(p("output.dir"), "missing: give the folder runs are written to")

@@ -22,7 +22,10 @@
 // A sequence is encode(prompt) ++ encode(response) ++ [eos]. The prompt and the response are
 // tokenized separately: this is what happens at inference, where the model continues the token ids
 // of the prompt, and it makes the prompt/response boundary an exact token position instead of
-// something found by searching the token ids for the response text. For "chat", the sequence is
+// something found by searching the token ids for the response text. The pieces are encoded
+// without special tokens, and the special tokens a tokenizer's post-processor adds (Llama 3's
+// <|begin_of_text|>) are put around the whole sequence once, as Hugging Face's tokenizer(text)
+// does; a post-processor suffix that starts with eos closes the last response in its place. For "chat", the sequence is
 // the template's rendering of the conversation, cut as TRL cuts it: the prompt of an assistant
 // message is the rendering of the messages before it with add_generation_prompt, and its response
 // is what the rendering with the message adds, whose end-of-turn token (<|im_end|> for Qwen3) must
@@ -41,6 +44,11 @@
 //
 // Labels are not shifted: label[i] is ids[i] or -100, and the trainer predicts label[i+1] from
 // position i. Padding is added per batch by the trainer, with [PadID] and label -100.
+//
+// Whatever the masking, Example.AnswerLabels marks the response tokens and their end token: the
+// positions answer_loss scores, so that formats with different prompts, or different masking,
+// are compared on the same tokens. [CountScored] counts the positions an evaluation scores,
+// how many of them are prompt tokens, and how many hold a token never trained as a label.
 //
 // # Preview
 //

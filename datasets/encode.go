@@ -35,13 +35,14 @@ func Maskings() []string { return []string{MaskPad, MaskEOSSafe, MaskCompletionO
 // Tokenizer is what encoding needs from a tokenizer; *tokenizer.Tokenizer implements it.
 type Tokenizer interface {
 	Encode(text string) []int
+	// EncodePlain encodes text without the post-processor's special tokens.
+	EncodePlain(text string) []int
+	// Affixes are the ids the post-processor puts before and after a whole sequence.
+	Affixes() (prefix, suffix []int)
 	Decode(ids []int) string
 	EOS() int
 	Pad() int
 	TokenText(id int) string
-	// EncodePlain encodes without the post-processor's special tokens; chat renderings are
-	// tokenized so, since the template writes its own.
-	EncodePlain(text string) []int
 	RenderChat(msgs []tokenizer.Message, addGenerationPrompt bool) (string, error)
 }
 
@@ -74,6 +75,9 @@ type Example struct {
 	PromptLen int     // tokens before the first response token (capped at len(IDs))
 	Truncated bool    // the sequence was longer than MaxLength and its end was cut
 	FullLen   int     // number of tokens before truncation
+	// AnswerLabels is IDs[i] on the response tokens and the end token closing each response,
+	// IgnoreIndex elsewhere, whatever the masking: the positions answer_loss scores.
+	AnswerLabels []int32
 }
 
 // Trained returns the number of positions that carry a label.
@@ -91,10 +95,11 @@ func (e Example) Trained() int {
 func (e Example) Masked() int { return len(e.Labels) - e.Trained() }
 
 // PadID returns the token id the trainer pads with under masking: the eos id for MaskPad (the
-// classroom's pad = eos), the tokenizer's own pad id otherwise. Padding positions always get
-// label IgnoreIndex.
+// classroom's pad = eos), the tokenizer's own pad id otherwise. A tokenizer without a pad_token
+// (Llama 3's tokenizer_config.json has none) pads with eos too, as transformers users set
+// tokenizer.pad_token = tokenizer.eos_token. Padding positions always get label IgnoreIndex.
 func PadID(tok Tokenizer, masking string) int {
-	if masking == MaskPad {
+	if masking == MaskPad || tok.Pad() < 0 {
 		return tok.EOS()
 	}
 	return tok.Pad()
@@ -216,51 +221,75 @@ func lastRunes(s string, n int) string {
 
 // Encode renders r in opts.Format, tokenizes it and labels it according to opts.Masking.
 //
-// The sequence is encode(prompt) ++ encode(response) ++ [eos], each piece tokenized on its own,
-// so the boundary is a token position and the prompt's tokens are those the model continues at
-// inference. Chat records give one (prompt, response) pair per assistant turn. Sequences longer
-// than opts.MaxLength keep their first MaxLength tokens and are marked Truncated (their eos is cut).
+// The sequence is prefix ++ plain(prompt) ++ plain(response) ++ [eos] ++ suffix: each piece is
+// tokenized on its own without special tokens, so the boundary is a token position and the
+// prompt's tokens are those the model continues at inference, and the post-processor's special
+// tokens (prefix and suffix, e.g. Llama 3's <|begin_of_text|>) are put around the whole sequence
+// once, as Hugging Face's tokenizer(text) does for the whole text (a chat template writes its own,
+// so chat sequences get none added). When the suffix starts with the
+// eos token it closes the last response, which then gets no second eos. Chat records give one
+// (prompt, response) pair per assistant turn. Sequences longer than opts.MaxLength keep their
+// first MaxLength tokens and are marked Truncated (their eos is cut).
 func Encode(tok Tokenizer, r Record, opts EncodeOptions) (Example, error) {
 	if err := opts.Validate(); err != nil {
 		return Example{}, err
+	}
+	eos := tok.EOS()
+	if eos < 0 {
+		return Example{}, fmt.Errorf("the tokenizer names no eos_token: every sequence ends with it; set eos_token in tokenizer_config.json")
 	}
 	segs, err := segments(tok, r, opts.Format)
 	if err != nil {
 		return Example{}, err
 	}
-	eos := tok.EOS()
-	encode := tok.Encode
+	prefix, suffix := tok.Affixes()
 	if opts.Format == FormatChat {
-		encode = tok.EncodePlain
+		// A chat template writes the model's own special tokens (Llama's <|begin_of_text|>).
+		prefix, suffix = nil, nil
 	}
-	var ids, labels []int32
+	suffixCloses := len(suffix) > 0 && suffix[0] == eos
+	var ids, labels, answer []int32
+	add := func(id int, response bool) {
+		label, answerLabel := int32(id), int32(IgnoreIndex)
+		switch {
+		case opts.Masking == MaskPad && id == eos:
+			label = IgnoreIndex
+		case opts.Masking == MaskCompletionOnly && !response:
+			label = IgnoreIndex
+		}
+		if response {
+			answerLabel = int32(id)
+		}
+		ids = append(ids, int32(id))
+		labels = append(labels, label)
+		answer = append(answer, answerLabel)
+	}
+	for _, id := range prefix {
+		add(id, false)
+	}
 	promptLen := -1
-	for _, s := range segs {
+	for i, s := range segs {
 		if s.response && promptLen < 0 {
 			promptLen = len(ids)
 		}
-		toks := encode(s.text)
-		if s.response {
+		toks := tok.EncodePlain(s.text)
+		if s.response && !(suffixCloses && i == len(segs)-1) {
 			toks = append(toks, eos)
 		}
 		for _, id := range toks {
-			label := int32(id)
-			switch {
-			case opts.Masking == MaskPad && id == eos:
-				label = IgnoreIndex
-			case opts.Masking == MaskCompletionOnly && !s.response:
-				label = IgnoreIndex
-			}
-			ids = append(ids, int32(id))
-			labels = append(labels, label)
+			add(id, s.response)
 		}
+	}
+	// The suffix follows the last response and ends it.
+	for _, id := range suffix {
+		add(id, true)
 	}
 	ex := Example{FullLen: len(ids), PromptLen: promptLen}
 	if len(ids) > opts.MaxLength {
-		ids, labels = ids[:opts.MaxLength], labels[:opts.MaxLength]
+		ids, labels, answer = ids[:opts.MaxLength], labels[:opts.MaxLength], answer[:opts.MaxLength]
 		ex.Truncated = true
 	}
-	ex.IDs, ex.Labels = ids, labels
+	ex.IDs, ex.Labels, ex.AnswerLabels = ids, labels, answer
 	ex.PromptLen = min(ex.PromptLen, len(ids))
 	ints := make([]int, len(ids))
 	for i, id := range ids {

@@ -8,7 +8,13 @@
 //
 //	metrics.arrow  step int64, epoch float64, train_loss float64, lr float64, grad_norm float64,
 //	               tokens int64, tokens_per_s float64, elapsed_s float64
-//	eval.arrow     step int64, split utf8, loss float64, token_accuracy float64, tokens int64
+//	eval.arrow     step int64, split utf8, loss float64, token_accuracy float64, tokens int64,
+//	               answer_loss float64, answer_tokens int64
+//
+// loss is eval_loss, over the positions the run's masking labels; answer_loss is over the
+// response tokens and their closing EOS only, whatever the masking, so that runs whose
+// formats or masking score different prompt tokens can be compared on the same tokens. Files
+// written before the answer columns existed still read (answer_loss NaN, answer_tokens 0).
 //
 // Every file is written atomically (a temporary file in the same folder, synced, then renamed),
 // so a killed run never leaves half a file behind.

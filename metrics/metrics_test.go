@@ -57,9 +57,9 @@ func TestStepsRoundTrip(t *testing.T) {
 
 func TestEvalsRoundTrip(t *testing.T) {
 	rows := []Eval{
-		{Step: 10, Split: SplitValid, Loss: 4.25, TokenAccuracy: 0.31, Tokens: 900},
-		{Step: 10, Split: SplitTrain, Loss: 4.0, TokenAccuracy: 0.33, Tokens: 3000},
-		{Step: 20, Split: SplitValid, Loss: 3.5, TokenAccuracy: 0.4, Tokens: 900},
+		{Step: 10, Split: SplitValid, Loss: 4.25, TokenAccuracy: 0.31, Tokens: 900, AnswerLoss: 4.5, AnswerTokens: 600},
+		{Step: 10, Split: SplitTrain, Loss: 4.0, TokenAccuracy: 0.33, Tokens: 3000, AnswerLoss: 4.25, AnswerTokens: 2000},
+		{Step: 20, Split: SplitValid, Loss: 3.5, TokenAccuracy: 0.4, Tokens: 900, AnswerLoss: 3.75, AnswerTokens: 600},
 	}
 	path := filepath.Join(t.TempDir(), EvalsFile)
 	if err := WriteEvals(path, rows); err != nil {
@@ -71,6 +71,27 @@ func TestEvalsRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, rows) {
 		t.Errorf("got %+v, want %+v", got, rows)
+	}
+}
+
+// TestReadEvalsWithoutAnswerColumns reads an eval.arrow written before the answer_loss and
+// answer_tokens columns existed (committed in testdata): its rows read, answer_loss as NaN.
+func TestReadEvalsWithoutAnswerColumns(t *testing.T) {
+	rows, err := ReadEvals(filepath.Join("testdata", "eval_without_answer_loss.arrow"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 {
+		t.Fatal("no rows")
+	}
+	for _, r := range rows {
+		if r.Tokens == 0 || !(r.Loss > 0) || !math.IsNaN(r.AnswerLoss) || r.AnswerTokens != 0 {
+			t.Fatalf("row %+v: want its loss and tokens, answer_loss NaN and answer_tokens 0", r)
+		}
+	}
+	s := Summarize(nil, rows)
+	if !(s.EvalLoss > 0) || !math.IsNaN(s.AnswerLoss) {
+		t.Errorf("summary %+v: want eval_loss and a NaN answer_loss", s)
 	}
 }
 
@@ -87,7 +108,7 @@ func TestArrowFileSchema(t *testing.T) {
 		{"eval", func(p string) error {
 			return WriteEvals(p, []Eval{{Step: 1, Split: "valid"}, {Step: 2, Split: "train"}})
 		},
-			"step:int64 split:utf8 loss:float64 token_accuracy:float64 tokens:int64"},
+			"step:int64 split:utf8 loss:float64 token_accuracy:float64 tokens:int64 answer_loss:float64 answer_tokens:int64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,14 +193,19 @@ func TestRunInfoRoundTrip(t *testing.T) {
 		Params: []Param{{"data.format", "sft"}, {"train.learning_rate", 0.001}, {"train.seed", 1.0}},
 		Provenance: Provenance{GitCommit: "abc", GitDirty: true, GoVersion: "go1.26", Backend: "cpu",
 			StartTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), EndTime: time.Date(2026, 1, 2, 3, 4, 9, 0, time.UTC), WallS: 4},
-		Summary: Summary{FinalTrainLoss: math.NaN(), EvalLoss: math.Inf(1), EvalLossTrain: 3.25, TokenAccuracy: 0.5, TokensPerS: math.Inf(-1), Steps: 7},
+		Data: DataStats{TrainExamples: 60, ValidExamples: 14, Eval: ScoredTokens{Split: SplitValid, Scored: 584, Prompt: 161, Answer: 437,
+			Unseen: 30, UnseenAnswer: 25, PromptShare: 161.0 / 584, UnseenShare: 30.0 / 584, UnseenAnswerShare: 25.0 / 437}},
+		Model: ModelStats{VocabSize: 1200, Parameters: 700000, InitHash: "9f86d081"},
+		Summary: Summary{FinalTrainLoss: math.NaN(), TrainLoss: 5.5, EvalLoss: math.Inf(1), AnswerLoss: 4.5, EvalLossTrain: 3.25,
+			AnswerLossTrain: math.NaN(), TokenAccuracy: 0.5, TokensPerS: math.Inf(-1), Steps: 7},
 	}
 	path := filepath.Join(t.TempDir(), RunInfoFile)
 	if err := WriteRunInfo(path, info); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(path)
-	for _, want := range []string{`"final_train_loss": "NaN"`, `"eval_loss": "+Inf"`, `"tokens_per_s": "-Inf"`, `"eval_loss_train": 3.25`, `"wall_s": 4`} {
+	for _, want := range []string{`"final_train_loss": "NaN"`, `"eval_loss": "+Inf"`, `"tokens_per_s": "-Inf"`, `"eval_loss_train": 3.25`, `"wall_s": 4`,
+		`"train_loss": 5.5`, `"answer_loss": 4.5`, `"init_hash": "9f86d081"`, `"prompt": 161`} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("run.json lacks %s:\n%s", want, data)
 		}
@@ -190,6 +216,7 @@ func TestRunInfoRoundTrip(t *testing.T) {
 	}
 	gs, ws := got.Summary, info.Summary
 	if !sameFloat(gs.FinalTrainLoss, ws.FinalTrainLoss) || !sameFloat(gs.EvalLoss, ws.EvalLoss) || gs.EvalLossTrain != ws.EvalLossTrain ||
+		gs.TrainLoss != ws.TrainLoss || gs.AnswerLoss != ws.AnswerLoss || !sameFloat(gs.AnswerLossTrain, ws.AnswerLossTrain) ||
 		gs.TokenAccuracy != ws.TokenAccuracy || !sameFloat(gs.TokensPerS, ws.TokensPerS) || gs.Steps != ws.Steps {
 		t.Errorf("summary %+v, want %+v", gs, ws)
 	}
@@ -214,12 +241,14 @@ func TestRunInfoMissingSummaryIsNaN(t *testing.T) {
 func TestSummarize(t *testing.T) {
 	steps := []Step{{Step: 1, TrainLoss: 9, TokensPerS: 10}, {Step: 2, TrainLoss: 8, TokensPerS: 100}, {Step: 3, TrainLoss: 7, TokensPerS: 200}}
 	evals := []Eval{
-		{Step: 3, Split: SplitValid, Loss: 7.5, TokenAccuracy: 0.2},
-		{Step: 3, Split: SplitTrain, Loss: 7.1},
-		{Step: 1, Split: SplitValid, Loss: 9.5, TokenAccuracy: 0.1},
+		{Step: 3, Split: SplitValid, Loss: 7.5, TokenAccuracy: 0.2, AnswerLoss: 7.75},
+		{Step: 3, Split: SplitTrain, Loss: 7.1, AnswerLoss: 7.25},
+		{Step: 1, Split: SplitValid, Loss: 9.5, TokenAccuracy: 0.1, AnswerLoss: 9.75},
 	}
 	got := Summarize(steps, evals)
-	want := Summary{FinalTrainLoss: 7, EvalLoss: 7.5, EvalLossTrain: 7.1, TokenAccuracy: 0.2, TokensPerS: 150, Steps: 3}
+	// train_loss is the mean over the steps, (9 + 8 + 7) / 3, as Hugging Face reports it.
+	want := Summary{FinalTrainLoss: 7, TrainLoss: 8, EvalLoss: 7.5, AnswerLoss: 7.75, EvalLossTrain: 7.1, AnswerLossTrain: 7.25,
+		TokenAccuracy: 0.2, TokensPerS: 150, Steps: 3}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}

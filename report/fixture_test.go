@@ -121,9 +121,13 @@ func writeFixture(t *testing.T, dir string, spec fixtureSpec) {
 				continue
 			}
 			if s%10 == 0 || s == r.steps {
+				// Answers are harder than the prompt text the template repeats, and the more so
+				// for the instruction format, whose longer prompts lower eval_loss.
 				evals = append(evals,
-					metrics.Eval{Step: int64(s), Split: metrics.SplitValid, Loss: loss + 0.3 + 0.05*noise(i, s, 4), TokenAccuracy: math.Max(0, 0.7-loss/20), Tokens: 1200},
-					metrics.Eval{Step: int64(s), Split: metrics.SplitTrain, Loss: loss - 0.05 + 0.03*noise(i, s, 5), TokenAccuracy: math.Max(0, 0.72-loss/20), Tokens: 4800})
+					metrics.Eval{Step: int64(s), Split: metrics.SplitValid, Loss: loss + 0.3 + 0.05*noise(i, s, 4), TokenAccuracy: math.Max(0, 0.7-loss/20), Tokens: 1200,
+						AnswerLoss: loss + 0.6 + 0.5*float64(fi) + 0.05*noise(i, s, 6), AnswerTokens: 400},
+					metrics.Eval{Step: int64(s), Split: metrics.SplitTrain, Loss: loss - 0.05 + 0.03*noise(i, s, 5), TokenAccuracy: math.Max(0, 0.72-loss/20), Tokens: 4800,
+						AnswerLoss: loss + 0.2 + 0.5*float64(fi) + 0.03*noise(i, s, 7), AnswerTokens: 1600})
 			}
 		}
 		info := metrics.RunInfo{
@@ -132,7 +136,13 @@ func writeFixture(t *testing.T, dir string, spec fixtureSpec) {
 			Provenance: metrics.Provenance{GitCommit: "0123456789abcdef", GoVersion: "go1.26.8", GoMLXVersion: "v0.28.2",
 				Backend: "cpu", Device: "test CPU", Host: "fixture", DatasetHash: "sha256:aaaa", TokenizerHash: "sha256:bbbb",
 				StartTime: time.Date(2026, 3, 1, 10, 0, i, 0, time.UTC), EndTime: time.Date(2026, 3, 1, 10, 1, i, 0, time.UTC), WallS: elapsed + 1.5},
+			// One vocabulary for the whole experiment; the initial weights depend on the seed only.
+			Model: metrics.ModelStats{VocabSize: 1148, Parameters: 213312, InitHash: fmt.Sprintf("%064x", r.seed)},
 		}
+		prompt := 800 + 300*fi // the instruction format's prompts are longer
+		info.Data.Eval = metrics.ScoredTokens{Split: metrics.SplitValid, Scored: prompt + 400, Prompt: prompt, Answer: 400,
+			Unseen: 120, UnseenAnswer: 60, PromptShare: float64(prompt) / float64(prompt+400),
+			UnseenShare: 120 / float64(prompt+400), UnseenAnswerShare: 60.0 / 400}
 		if len(spec.lrs) > 1 {
 			info.Params = append(info.Params, metrics.Param{Key: "train.learning_rate", Value: r.lr})
 		}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/metrics"
 )
@@ -23,6 +25,13 @@ const (
 	keyBaseline = "report.baseline"
 	keyDesc     = "description"
 	keyEvalOn   = "data.eval_on"
+	keyMetric   = "report.metric"
+)
+
+// Headline metrics that report.metric may choose.
+const (
+	metricEvalLoss   = "eval_loss"   // the positions the masking trains, prompts included unless completion_only
+	metricAnswerLoss = "answer_loss" // the response tokens and their closing EOS only
 )
 
 // Key is a config key swept across the experiment's runs.
@@ -82,6 +91,9 @@ type Experiment struct {
 	Notes       []string       // problems worth telling the reader (unknown baseline, unreadable files)
 	Config      map[string]any // the config entries every run shares
 	OnlyChanged bool           // hide constant table columns: report.only_changed, true unless set false
+	// Metric is the headline metric of the findings, Δ columns, bar chart and sample choice:
+	// report.metric, eval_loss unless set to answer_loss.
+	Metric string
 }
 
 // Build turns an experiment's runs into rows and groups. baseline, when not empty, overrides the
@@ -90,9 +102,17 @@ func Build(name string, runs []metrics.Run, baseline string) (*Experiment, error
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("experiment %q: no runs", name)
 	}
-	e := &Experiment{Name: name, Config: sharedConfig(runs), OnlyChanged: true}
+	e := &Experiment{Name: name, Config: sharedConfig(runs), OnlyChanged: true, Metric: metricEvalLoss}
 	if v, ok := e.Config["report.only_changed"].(bool); ok {
 		e.OnlyChanged = v
+	}
+	if v, ok := e.Config[keyMetric].(string); ok {
+		switch v {
+		case metricEvalLoss, metricAnswerLoss:
+			e.Metric = v
+		default:
+			e.Notes = append(e.Notes, fmt.Sprintf("report.metric %q is neither %s nor %s: the report uses %s", v, metricEvalLoss, metricAnswerLoss, metricEvalLoss))
+		}
 	}
 	if d, ok := e.Config[keyDesc]; ok {
 		e.Description = strings.TrimSpace(configs.FormatValue(d))
@@ -387,21 +407,47 @@ func (e *Experiment) Counterpart(r *Row) *Row {
 	return nil
 }
 
-// Delta returns r's eval_loss minus its counterpart's, and whether both are finished.
+// Value returns r's headline metric (e.Metric).
+func (e *Experiment) Value(r *Row) float64 { return metricValue(r, e.Metric) }
+
+// metricValue returns r's eval_loss or answer_loss.
+func metricValue(r *Row, metric string) float64 {
+	if metric == metricAnswerLoss {
+		return r.Summary.AnswerLoss
+	}
+	return r.Summary.EvalLoss
+}
+
+// finished reports whether r finished with a finite headline metric.
+func (e *Experiment) finished(r *Row) bool { return r.OK() && isFinite(e.Value(r)) }
+
+// Delta returns r's headline metric minus its counterpart's, and whether both are finished.
 func (e *Experiment) Delta(r *Row) (float64, bool) {
+	return e.deltaOf(r, e.Metric)
+}
+
+// deltaOf returns r's metric minus its counterpart's, and whether both are finite.
+func (e *Experiment) deltaOf(r *Row, metric string) (float64, bool) {
 	c := e.Counterpart(r)
 	if c == nil || !r.OK() || !c.OK() {
 		return 0, false
 	}
-	return r.Summary.EvalLoss - c.Summary.EvalLoss, true
+	d := metricValue(r, metric) - metricValue(c, metric)
+	return d, isFinite(d)
 }
 
-// GroupDeltas returns the paired differences of eval_loss between g's finished runs and their
-// counterparts.
+// GroupDeltas returns the paired differences of the headline metric between g's finished runs
+// and their counterparts.
 func (e *Experiment) GroupDeltas(g *Group) []float64 {
+	return e.groupDeltasOf(g, e.Metric)
+}
+
+// groupDeltasOf returns the paired differences of metric between g's finished runs and their
+// counterparts.
+func (e *Experiment) groupDeltasOf(g *Group, metric string) []float64 {
 	var out []float64
 	for _, r := range g.Rows {
-		if d, ok := e.Delta(r); ok {
+		if d, ok := e.deltaOf(r, metric); ok {
 			out = append(out, d)
 		}
 	}
@@ -411,21 +457,13 @@ func (e *Experiment) GroupDeltas(g *Group) []float64 {
 // meanStd returns the mean and the sample standard deviation (n−1 in the denominator; 0 for a
 // single value) of xs.
 func meanStd(xs []float64) (mean, std float64) {
-	if len(xs) == 0 {
+	switch len(xs) {
+	case 0:
 		return math.NaN(), math.NaN()
+	case 1:
+		return xs[0], 0
 	}
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(len(xs))
-	if len(xs) < 2 {
-		return mean, 0
-	}
-	var ss float64
-	for _, x := range xs {
-		ss += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(ss / float64(len(xs)-1))
+	return stat.MeanStdDev(xs, nil)
 }
 
 func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -144,12 +144,20 @@ type metricCol struct {
 	split  string // the eval split the value comes from, "" for step metrics
 }
 
+// shareFmt formats a share of positions as a percentage.
+const shareFmt = "%.1f%%"
+
 func metricCols() []metricCol {
+	percent := func(f func(*Row) float64) func(*Row) float64 { return func(r *Row) float64 { return 100 * f(r) } }
 	return []metricCol{
-		{"train_loss", lossFmt, func(r *Row) float64 { return r.Summary.FinalTrainLoss }, ""},
+		{"train_loss", lossFmt, func(r *Row) float64 { return r.Summary.TrainLoss }, ""},
+		{"last-step loss", lossFmt, func(r *Row) float64 { return r.Summary.FinalTrainLoss }, ""},
 		{"eval_loss", lossFmt, func(r *Row) float64 { return r.Summary.EvalLoss }, metrics.SplitValid},
+		{"answer_loss", lossFmt, func(r *Row) float64 { return r.Summary.AnswerLoss }, metrics.SplitValid},
 		{"eval_loss (train)", lossFmt, func(r *Row) float64 { return r.Summary.EvalLossTrain }, metrics.SplitTrain},
 		{"token_acc", lossFmt, func(r *Row) float64 { return r.Summary.TokenAccuracy }, metrics.SplitValid},
+		{"prompt share", shareFmt, percent(promptShare), ""},
+		{"unseen", shareFmt, percent(func(r *Row) float64 { return unseenShare(r, metricEvalLoss) }), ""},
 		{"tokens/s", "%.0f", func(r *Row) float64 { return r.Summary.TokensPerS }, ""},
 		{"wall (s)", "%.1f", func(r *Row) float64 { return r.WallS }, ""},
 	}
@@ -170,7 +178,7 @@ func (e *Experiment) configCols() []Key {
 
 // deltaHeader names the Δ column.
 func (e *Experiment) deltaHeader() string {
-	return "Δ eval_loss vs " + e.Baseline.Spec
+	return "Δ " + e.Metric + " vs " + e.Baseline.Spec
 }
 
 // runTable is the per-run table: one row per run, in configuration then seed order.
@@ -250,6 +258,11 @@ func (e *Experiment) groupTable(allColumns bool) *table {
 					xs = append(xs, v)
 				}
 			}
+			if m.format == shareFmt && len(xs) > 0 {
+				// A share of the data's positions: the same in every seed, so only the mean.
+				mean, _ := meanStd(xs)
+				xs = []float64{mean}
+			}
 			return fmtMeanStd(m.format, xs)
 		})
 	}
@@ -286,9 +299,12 @@ func (e *Experiment) ComparisonMarkdown(allColumns bool) string {
 // explain them.
 func (e *Experiment) tablesMarkdown(allColumns bool, h string) string {
 	var b strings.Builder
-	b.WriteString("Losses are mean cross-entropy in nats per token (lower is better); eval_loss is measured on the " +
-		"held-out split, eval_loss (train) on the training split. Losses and token accuracy have 4 decimals, " +
-		"tokens/s is whole, wall time is in seconds.")
+	b.WriteString("Losses are mean cross-entropy in nats per token (lower is better). eval_loss is measured on the " +
+		"held-out split over the positions the masking trains (prompt tokens too, unless completion_only); answer_loss " +
+		"over the same examples' response tokens and closing EOS only, whatever the masking; eval_loss (train) on the " +
+		"training split. train_loss is the mean over all steps, as Hugging Face reports it; last-step loss is the final " +
+		"step's. prompt share is the share of eval_loss's positions that are prompt tokens, unseen the share whose token " +
+		"never occurs as a trained label. Losses and token accuracy have 4 decimals, tokens/s is whole, wall time is in seconds.")
 	var onTrain []string
 	for _, r := range e.Rows {
 		if r.EvalSplit == metrics.SplitTrain {
@@ -302,7 +318,7 @@ func (e *Experiment) tablesMarkdown(allColumns bool, h string) string {
 		fmt.Fprintf(&b, " Runs %s set data.eval_on: train: their eval_loss and token_acc are measured on the training split.", strings.Join(onTrain, ", "))
 	}
 	if e.Baseline != nil {
-		fmt.Fprintf(&b, " Δ is a run's eval_loss minus that of its baseline run (%s, same seed and other settings); negative means better than the baseline.", e.Baseline.Spec)
+		fmt.Fprintf(&b, " Δ is a run's %s minus that of its baseline run (%s, same seed and other settings); negative means better than the baseline.", e.Metric, e.Baseline.Spec)
 	}
 	b.WriteString("\n\n")
 	for _, n := range e.Notes {

@@ -14,7 +14,7 @@ import (
 func toTrainExamples(exs []datasets.Example, vocab *model.CompactVocab) ([]train.Example, error) {
 	out := make([]train.Example, len(exs))
 	for i, ex := range exs {
-		ids, labels := ex.IDs, ex.Labels
+		ids, labels, answer := ex.IDs, ex.Labels, ex.AnswerLabels
 		if vocab != nil {
 			var err error
 			if ids, err = vocab.ToDense(ids); err != nil {
@@ -23,8 +23,11 @@ func toTrainExamples(exs []datasets.Example, vocab *model.CompactVocab) ([]train
 			if labels, err = vocab.ToDense(labels); err != nil {
 				return nil, fmt.Errorf("example %d: %w", i, err)
 			}
+			if answer, err = vocab.ToDense(answer); err != nil {
+				return nil, fmt.Errorf("example %d: %w", i, err)
+			}
 		}
-		out[i] = train.Example{IDs: ids, Labels: labels}
+		out[i] = train.Example{IDs: ids, Labels: labels, AnswerLabels: answer}
 	}
 	return out, nil
 }

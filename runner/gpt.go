@@ -11,7 +11,6 @@ import (
 	"github.com/gomlx/compute"
 
 	"github.com/sftlab/sftlab/configs"
-	"github.com/sftlab/sftlab/datasets"
 	"github.com/sftlab/sftlab/model"
 	"github.com/sftlab/sftlab/tokenizer"
 	"github.com/sftlab/sftlab/train"
@@ -28,24 +27,13 @@ func (gptKind) tokenizerDir(cfg configs.Config) string { return cfg.Data.Tokeniz
 // check has nothing to add: configs already refuses a context shorter than data.max_length.
 func (gptKind) check(configs.Config, *tokenizer.Tokenizer) error { return nil }
 
-// build builds the GPT of cfg.Model, over a compact vocabulary of the run's data when
-// model.vocab is compact.
+// build builds the GPT of cfg.Model, over the compact vocabulary of the dataset and tokenizer
+// (p.vocab, see sharedVocab) when model.vocab is compact.
 func (gptKind) build(cfg configs.Config, p *prepared, _ compute.Backend) (*builtModel, error) {
 	size := p.tok.VocabSize()
 	var vocab *model.CompactVocab
 	if cfg.Model.Vocab == "compact" {
-		seqs := make([][]int32, 0, len(p.train)+len(p.valid))
-		for _, ex := range p.train {
-			seqs = append(seqs, ex.IDs)
-		}
-		for _, ex := range p.valid {
-			seqs = append(seqs, ex.IDs)
-		}
-		special := append(p.tok.SpecialIDs(), p.tok.EOS(), datasets.PadID(p.tok, cfg.Data.Masking))
-		var err error
-		if vocab, err = model.NewCompactVocab(size, special, seqs...); err != nil {
-			return nil, fmt.Errorf("model.vocab: %w", err)
-		}
+		vocab = p.vocab // of the dataset and tokenizer, shared by every run (see sharedVocab)
 		size = vocab.Size()
 	}
 	m, err := model.NewGPT(gptConfig(cfg, size))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/datasets"
+	"github.com/sftlab/sftlab/model"
 	"github.com/sftlab/sftlab/tokenizer"
 )
 
@@ -13,10 +14,12 @@ import (
 type inputCache struct {
 	tokenizers map[string]*tokenizer.Tokenizer
 	datasets   map[string][]datasets.Record
+	vocabs     map[string]*model.CompactVocab // by dataset and tokenizer hash, see sharedVocab
+	noted      map[string]bool                // tokenizer hashes whose missing pad token was logged
 }
 
 func newInputCache() *inputCache {
-	return &inputCache{tokenizers: map[string]*tokenizer.Tokenizer{}, datasets: map[string][]datasets.Record{}}
+	return &inputCache{tokenizers: map[string]*tokenizer.Tokenizer{}, datasets: map[string][]datasets.Record{}, vocabs: map[string]*model.CompactVocab{}, noted: map[string]bool{}}
 }
 
 // tokenizer loads the tokenizer in dir ("" = the built-in Qwen3 one) once.
@@ -58,6 +61,11 @@ type prepared struct {
 	validRecs   []datasets.Record
 	stats       datasets.Stats // of train and valid together
 	datasetHash string
+	// vocab is the compact vocabulary of the dataset and tokenizer (see sharedVocab); nil
+	// unless a GPT is trained from scratch with model.vocab: compact.
+	vocab *model.CompactVocab
+	// scored describes the label positions of the split eval_loss is measured on.
+	scored datasets.Scored
 }
 
 // prepare loads and encodes a run's data and checks that its outputs can be written.
@@ -76,6 +84,7 @@ func (r *Runner) prepare(exp *configs.Experiment, run configs.Run) (*prepared, e
 		return nil, err
 	}
 	p.tok = tok
+	r.notePadFallback(tok, kind.tokenizerDir(cfg))
 	recs, err := r.cache.dataset(cfg.Data.Dataset)
 	if err != nil {
 		return nil, err
@@ -97,6 +106,16 @@ func (r *Runner) prepare(exp *configs.Experiment, run configs.Run) (*prepared, e
 		return nil, err
 	}
 	p.stats = datasets.Summarize(append(append([]datasets.Example(nil), p.train...), p.valid...))
+	evaluated := p.valid
+	if cfg.Data.EvalOn == "train" {
+		evaluated = p.train
+	}
+	p.scored = datasets.CountScored(p.train, evaluated)
+	if cfg.Model.Pretrained == "" && cfg.Model.Vocab == "compact" {
+		if p.vocab, err = r.cache.sharedVocab(tok, recs, p.datasetHash); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 

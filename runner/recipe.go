@@ -79,6 +79,17 @@ func (rc *recipe) reuse() (Outcome, bool) {
 	if err != nil {
 		return out, false
 	}
+	if why := staleInputs(previous, rc.p); why != "" {
+		// Neither its results nor its checkpoints belong to the data as it is now.
+		rc.log.Info("run found but "+why+": training it again", "status", previous.Status)
+		if err := os.RemoveAll(rc.p.dir); err != nil {
+			out.Err = fmt.Errorf("remove stale run %s: %w", rc.p.dir, err)
+			out.Info = metrics.RunInfo{Name: rc.p.run.Name, ID: rc.p.run.ID, Experiment: rc.exp.Name,
+				Status: metrics.StatusFailed, Error: out.Err.Error(), Summary: metrics.EmptySummary()}
+			return out, true
+		}
+		return out, false
+	}
 	rc.previous = &previous
 	if previous.Status != metrics.StatusOK {
 		return out, false
@@ -117,6 +128,7 @@ func (rc *recipe) begin(context.Context) error {
 			MaxTokens:     p.stats.MaxLen,
 			TrainedTokens: p.stats.TrainedTokens,
 			MaskedTokens:  p.stats.MaskedTokens,
+			Eval:          scoredTokens(p),
 		},
 		Provenance: metrics.Provenance{
 			GitCommit:     rc.r.opts.Code.Commit,
@@ -177,6 +189,11 @@ func (rc *recipe) setUp(context.Context) error {
 		rc.evalSets[metrics.SplitValid] = validSet
 	}
 	rc.trainer, err = train.New(be, rc.built.model, trainConfig(cfg, filepath.Join(rc.p.dir, checkpointsDir)))
+	if err != nil {
+		return err
+	}
+	// Before a checkpoint is loaded: the weights the run starts from.
+	rc.info.Model, err = modelStats(rc.trainer, rc.built.model, rc.p.tok)
 	return err
 }
 
@@ -215,7 +232,8 @@ func (rc *recipe) train(ctx context.Context) error {
 			return nil
 		},
 		OnEval: func(e train.EvalMetrics) error {
-			rc.evals = append(rc.evals, metrics.Eval{Step: int64(e.Step), Split: e.Split, Loss: e.Loss, TokenAccuracy: e.TokenAccuracy, Tokens: e.Tokens})
+			rc.evals = append(rc.evals, metrics.Eval{Step: int64(e.Step), Split: e.Split, Loss: e.Loss, TokenAccuracy: e.TokenAccuracy, Tokens: e.Tokens,
+				AnswerLoss: e.AnswerLoss, AnswerTokens: e.AnswerTokens})
 			return nil
 		},
 	}
@@ -264,7 +282,7 @@ func (rc *recipe) record(err error) Outcome {
 		err = werr
 	}
 	if info.Status == metrics.StatusOK {
-		rc.log.Info("run finished", "train_loss", info.Summary.FinalTrainLoss, "eval_loss", info.Summary.EvalLoss, "wall_s", round(info.Provenance.WallS))
+		rc.log.Info("run finished", "train_loss", info.Summary.TrainLoss, "eval_loss", info.Summary.EvalLoss, "answer_loss", info.Summary.AnswerLoss, "wall_s", round(info.Provenance.WallS))
 	} else {
 		rc.log.Error("run "+string(info.Status), "err", err)
 	}
@@ -354,6 +372,7 @@ func trainConfig(cfg configs.Config, checkpointDir string) train.Config {
 		BatchSize:       cfg.Train.BatchSize,
 		GradAccum:       cfg.Train.GradAccum,
 		EvalBatchSize:   cfg.Eval.BatchSize,
+		EvalLossAverage: cfg.Eval.LossAverage,
 		Seed:            uint64(cfg.Train.Seed),
 		Padding:         cfg.Data.Padding,
 		MaxLength:       cfg.Data.MaxLength,

@@ -99,11 +99,11 @@ func (s Summary) Failed() int {
 }
 
 // Table renders the sweep summary as a markdown table: one row per run with its status,
-// losses and wall time.
+// losses and wall time. train_loss is the mean over the steps, as Hugging Face reports it.
 func (s Summary) Table() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| run | id | status | train_loss | eval_loss | eval_loss (train) | wall |\n")
-	fmt.Fprintf(&b, "|---|---|---|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| run | id | status | train_loss | eval_loss | answer_loss | eval_loss (train) | wall |\n")
+	fmt.Fprintf(&b, "|---|---|---|---:|---:|---:|---:|---:|\n")
 	for _, o := range s.Outcomes {
 		status := string(o.Info.Status)
 		switch {
@@ -117,8 +117,8 @@ func (s Summary) Table() string {
 			status += " (after " + o.HeldBy + ")"
 		}
 		sm := o.Info.Summary
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %.1fs |\n", o.Run.Name, o.Run.ID, status,
-			num(sm.FinalTrainLoss), num(sm.EvalLoss), num(sm.EvalLossTrain), o.Info.Provenance.WallS)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.1fs |\n", o.Run.Name, o.Run.ID, status,
+			num(sm.TrainLoss), num(sm.EvalLoss), num(sm.AnswerLoss), num(sm.EvalLossTrain), o.Info.Provenance.WallS)
 	}
 	return b.String()
 }

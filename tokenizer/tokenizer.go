@@ -54,20 +54,27 @@ const cacheableWord = 64
 func (t *Tokenizer) Encode(text string) []int {
 	out := make([]int, 0, len(text)/3+len(t.prefix)+len(t.suffix)+1)
 	out = append(out, t.prefix...)
-	out = t.appendEncoded(out, text)
+	out = t.appendPlain(out, text)
 	return append(out, t.suffix...)
 }
 
-// EncodePlain returns the token ids of text as Hugging Face's encode(text,
-// add_special_tokens=False) does: Encode without the post-processor's special tokens. A chat
-// template's rendering is tokenized so, since the template writes its own (Llama's
-// <|begin_of_text|>). For Qwen3, whose post-processor adds none, it equals Encode.
+// EncodePlain returns the token ids of text without the post-processor's special tokens, as
+// Hugging Face's encode(text, add_special_tokens=False) does. A sequence built from several
+// pieces encodes each with EncodePlain and puts [Tokenizer.Affixes] around the whole, so that a
+// BOS the post-processor adds appears once, as in tokenizer(whole_text).
 func (t *Tokenizer) EncodePlain(text string) []int {
-	return t.appendEncoded(make([]int, 0, len(text)/3+1), text)
+	return t.appendPlain(make([]int, 0, len(text)/3+1), text)
 }
 
-// appendEncoded appends the ids of text, without the post-processor's special tokens, to out.
-func (t *Tokenizer) appendEncoded(out []int, text string) []int {
+// Affixes returns the ids the post-processor (TemplateProcessing's single-sequence template)
+// puts before and after a sequence: for Llama 3, prefix [<|begin_of_text|>] and no suffix; none
+// for Qwen3. The slices are copies.
+func (t *Tokenizer) Affixes() (prefix, suffix []int) {
+	return slices.Clone(t.prefix), slices.Clone(t.suffix)
+}
+
+// appendPlain appends the ids of text, without the post-processor's special tokens, to out.
+func (t *Tokenizer) appendPlain(out []int, text string) []int {
 	var sc scratch
 	t.added.split(text, func(seg string, id int) {
 		if id >= 0 {

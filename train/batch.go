@@ -11,9 +11,14 @@ const IgnoreLabel = -100
 // Example is one tokenized training sequence. Labels has the length of IDs and holds, at each
 // position, the token id the loss should see there (usually IDs itself) or IgnoreLabel. As in
 // Hugging Face causal LMs, the model's output at position t is scored against Labels[t+1].
+//
+// AnswerLabels, when set, has the same shape and marks the positions answer_loss scores (the
+// response tokens and their end token); evaluation scores them beside Labels, training ignores
+// them.
 type Example struct {
-	IDs    []int32
-	Labels []int32
+	IDs          []int32
+	Labels       []int32
+	AnswerLabels []int32
 }
 
 // rowBucket rounds the number of labelled positions up, so that batches with slightly
@@ -22,18 +27,21 @@ const rowBucket = 64
 
 // batch is a padded batch plus the positions the loss reads.
 type batch struct {
-	size, length int
-	ids, mask    []int32 // [size·length], right-padded with id 0 / mask 0
-	rows         []int32 // [n]: flat positions b·length+t whose next label is scored
-	targets      []int32 // [n]: the label at t+1 (0 on filler rows)
-	weights      []float32
-	labelled     int // positions with a label (rows before filler)
-	tokens       int // non-padding input tokens
+	size, length  int
+	ids, mask     []int32 // [size·length], right-padded with id 0 / mask 0
+	rows          []int32 // [n]: flat positions b·length+t whose next label is scored
+	targets       []int32 // [n]: the label at t+1 (0 on filler rows)
+	weights       []float32
+	answerWeights []float32 // [n], only with answers: 1 on the rows answer_loss scores
+	labelled      int       // rows with a label (weight 1)
+	answered      int       // rows with an answer label (answer weight 1)
+	tokens        int       // non-padding input tokens
 }
 
 // makeBatch pads examples to one length (the longest, or maxLength) and lists the shifted
-// targets. Filler rows (weight 0) round the row count up to a multiple of rowBucket.
-func makeBatch(examples []Example, padding string, maxLength, context int) (*batch, error) {
+// targets. With answers, the rows also cover the positions of AnswerLabels, weighted by
+// answerWeights. Filler rows (weight 0) round the row count up to a multiple of rowBucket.
+func makeBatch(examples []Example, padding string, maxLength, context int, answers bool) (*batch, error) {
 	length := 0
 	for _, ex := range examples {
 		length = max(length, len(ex.IDs))
@@ -62,28 +70,64 @@ func makeBatch(examples []Example, padding string, maxLength, context int) (*bat
 			b.mask[i*length+t] = 1
 		}
 		b.tokens += len(ex.IDs)
+		answer := ex.AnswerLabels
+		if !answers {
+			answer = nil
+		} else if answer != nil && len(answer) != len(ex.IDs) {
+			return nil, fmt.Errorf("example has %d ids but %d answer labels", len(ex.IDs), len(answer))
+		}
 		for t := 0; t+1 < len(ex.Labels); t++ {
-			if l := ex.Labels[t+1]; l != IgnoreLabel {
-				if l < 0 {
-					return nil, fmt.Errorf("label %d at position %d: labels are token ids or %d", l, t+1, IgnoreLabel)
+			l, a := ex.Labels[t+1], int32(IgnoreLabel)
+			if answer != nil {
+				a = answer[t+1]
+			}
+			for _, x := range []int32{l, a} {
+				if x != IgnoreLabel && x < 0 {
+					return nil, fmt.Errorf("label %d at position %d: labels are token ids or %d", x, t+1, IgnoreLabel)
 				}
-				b.rows = append(b.rows, int32(i*length+t))
-				b.targets = append(b.targets, l)
+			}
+			if l != IgnoreLabel && a != IgnoreLabel && l != a {
+				return nil, fmt.Errorf("position %d: label %d and answer label %d differ: both are the token there", t+1, l, a)
+			}
+			if l == IgnoreLabel && a == IgnoreLabel {
+				continue
+			}
+			target := l
+			if target == IgnoreLabel {
+				target = a
+			}
+			b.rows = append(b.rows, int32(i*length+t))
+			b.targets = append(b.targets, target)
+			b.weights = append(b.weights, weight(l != IgnoreLabel))
+			b.answerWeights = append(b.answerWeights, weight(a != IgnoreLabel))
+			if l != IgnoreLabel {
+				b.labelled++
+			}
+			if a != IgnoreLabel {
+				b.answered++
 			}
 		}
 	}
-	b.labelled = len(b.rows)
-	n := min(b.size*length, (b.labelled+rowBucket-1)/rowBucket*rowBucket)
+	n := min(b.size*length, (len(b.rows)+rowBucket-1)/rowBucket*rowBucket)
 	n = max(n, 1)
-	b.weights = make([]float32, n)
-	for i := range b.labelled {
-		b.weights[i] = 1
-	}
 	for len(b.rows) < n {
 		b.rows = append(b.rows, 0)
 		b.targets = append(b.targets, 0)
+		b.weights = append(b.weights, 0)
+		b.answerWeights = append(b.answerWeights, 0)
+	}
+	if !answers {
+		b.answerWeights = nil
 	}
 	return b, nil
+}
+
+// weight is 1 for a scored row, 0 for one that is not.
+func weight(scored bool) float32 {
+	if scored {
+		return 1
+	}
+	return 0
 }
 
 // epochOrder is the order of the training examples in epoch (0-based): a permutation drawn

@@ -22,6 +22,7 @@ type Config struct {
 	BatchSize       int     // training examples per micro-batch (per step when GradAccum ≤ 1)
 	GradAccum       int     // micro-batches accumulated per optimizer step; 0 or 1 = none
 	EvalBatchSize   int     // examples per eval batch; 0 means BatchSize
+	EvalLossAverage string  // AverageTokens ("" too) or AverageBatches: how eval losses are averaged
 	Seed            uint64  // drives initialisation and data order
 	Padding         string  // PadLongest or PadMaxLength
 	MaxLength       int     // batch length for PadMaxLength; examples longer than it are an error
@@ -69,6 +70,11 @@ func (c Config) Validate() error {
 		}
 	default:
 		bad("padding", "must be %q or %q, got %q", PadLongest, PadMaxLength, c.Padding)
+	}
+	switch c.EvalLossAverage {
+	case "", AverageTokens, AverageBatches:
+	default:
+		bad("eval_loss_average", "must be %q or %q, got %q", AverageTokens, AverageBatches, c.EvalLossAverage)
 	}
 	if c.EvalEvery < 0 {
 		bad("eval_every", "must be ≥ 0, got %d", c.EvalEvery)

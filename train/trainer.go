@@ -36,11 +36,17 @@ type StepMetrics struct {
 
 // EvalMetrics describes one evaluation of a dataset.
 type EvalMetrics struct {
-	Step          int     // optimizer steps done when evaluated
-	Split         string  // name of the dataset
-	Loss          float64 // sum of token losses / number of labelled tokens
+	Step  int    // optimizer steps done when evaluated
+	Split string // name of the dataset
+	// Loss is the mean token loss over the labelled tokens, averaged as Config.EvalLossAverage
+	// says: over all tokens, or Hugging Face's mean of per-batch means weighted by batch size.
+	Loss          float64
 	TokenAccuracy float64 // fraction of labelled tokens whose argmax prediction is right
 	Tokens        int64   // labelled tokens scored
+	// AnswerLoss is Loss over the answer-labelled tokens (Example.AnswerLabels), averaged the
+	// same way; NaN when no example carries answer labels.
+	AnswerLoss   float64
+	AnswerTokens int64 // answer-labelled tokens scored
 }
 
 // Hooks are called during Run; an error from one stops the run and is returned.
@@ -208,12 +214,17 @@ func (t *Trainer) buildApply(scope *mlmodel.Scope, in []*graph.Node) []*graph.No
 	return []*graph.Node{norm}
 }
 
-// buildEval outputs the summed loss and the summed hits over the weighted rows.
+// buildEval outputs the summed loss and the summed hits over the rows weighted by weights, and
+// the summed loss over the rows weighted by answerWeights.
 func (t *Trainer) buildEval(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
-	ids, mask, rows, targets, weights := in[0], in[1], in[2], in[3], in[4]
+	ids, mask, rows, targets, weights, answerWeights := in[0], in[1], in[2], in[3], in[4], in[5]
 	logits := rowLogits(t.model, scope, ids, mask, rows)
 	losses, correct := model.CrossEntropy(logits, targets), model.Hits(logits, targets)
-	return []*graph.Node{graph.ReduceAllSum(graph.Mul(losses, weights)), graph.ReduceAllSum(graph.Mul(correct, weights))}
+	return []*graph.Node{
+		graph.ReduceAllSum(graph.Mul(losses, weights)),
+		graph.ReduceAllSum(graph.Mul(correct, weights)),
+		graph.ReduceAllSum(graph.Mul(losses, answerWeights)),
+	}
 }
 
 // buildNext outputs the argmax token after position rows[0] of ids [1, T].
@@ -253,7 +264,7 @@ func (b *batch) inputs() []any {
 // that feed their own batches.
 func (t *Trainer) TrainStep(examples []Example) (loss, gradNorm float64, err error) {
 	if t.cfg.microBatches() == 1 {
-		b, err := makeBatch(examples, t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
+		b, err := makeBatch(examples, t.cfg.Padding, t.cfg.MaxLength, t.model.Context(), false)
 		if err != nil {
 			return 0, 0, fmt.Errorf("train: step %d: %w", t.step+1, err)
 		}
@@ -261,7 +272,7 @@ func (t *Trainer) TrainStep(examples []Example) (loss, gradNorm float64, err err
 	}
 	var bs []*batch
 	for i := 0; i < len(examples); i += t.cfg.BatchSize {
-		b, err := makeBatch(examples[i:min(i+t.cfg.BatchSize, len(examples))], t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
+		b, err := makeBatch(examples[i:min(i+t.cfg.BatchSize, len(examples))], t.cfg.Padding, t.cfg.MaxLength, t.model.Context(), false)
 		if err != nil {
 			return 0, 0, fmt.Errorf("train: step %d, micro-batch %d: %w", t.step+1, len(bs)+1, err)
 		}
@@ -402,7 +413,7 @@ func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[stri
 			var examples []Example
 			at := t.pos
 			examples, t.pos, order = nextBatch(trainSet, t.cfg.Seed, t.cfg.BatchSize, t.pos, order)
-			b, err := makeBatch(examples, t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
+			b, err := makeBatch(examples, t.cfg.Padding, t.cfg.MaxLength, t.model.Context(), false)
 			if err != nil {
 				return res, fmt.Errorf("train: step %d (epoch %d, example %d): %w", t.step+1, at.Epoch, at.Next, err)
 			}
@@ -471,35 +482,83 @@ func Run(ctx context.Context, backend compute.Backend, m Model, cfg Config, trai
 	return t.Run(ctx, trainSet, evalSets, hooks)
 }
 
-// Evaluate scores examples in order, in batches of cfg.EvalBatchSize: the loss is the sum of
-// the token losses over the number of labelled tokens, so it does not depend on batch size or
-// padding.
+// Evaluate scores examples in order, in batches of cfg.EvalBatchSize. Loss and AnswerLoss
+// average the token losses as cfg.EvalLossAverage says (see AverageLoss): with "tokens" (the
+// default) they are the sum of the token losses over the number of scored tokens, so they do
+// not depend on batch size or padding; with "batches" they are Hugging Face Trainer.evaluate's
+// eval_loss, the mean of the per-batch mean losses weighted by the examples in each batch.
+// Token accuracy is always over tokens.
 func (t *Trainer) Evaluate(split string, examples []Example) (EvalMetrics, error) {
 	em := EvalMetrics{Step: t.step, Split: split}
-	var sumLoss, sumCorrect float64
+	var loss, answer []BatchLoss
+	var sumCorrect float64
 	bs := t.cfg.evalBatchSize()
 	for i := 0; i < len(examples); i += bs {
-		b, err := makeBatch(examples[i:min(i+bs, len(examples))], t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
+		b, err := makeBatch(examples[i:min(i+bs, len(examples))], t.cfg.Padding, t.cfg.MaxLength, t.model.Context(), true)
 		if err != nil {
 			return em, fmt.Errorf("train: eval %q at step %d, examples %d…: %w", split, t.step, i, err)
 		}
-		if b.labelled == 0 {
+		if b.labelled == 0 && b.answered == 0 {
 			continue
 		}
-		out, err := call(t.evalExec, b.inputs()...)
+		args := append(b.inputs(), tensors.FromFlatDataAndDimensions(b.answerWeights, len(b.answerWeights)))
+		out, err := call(t.evalExec, args...)
 		if err != nil {
 			return em, fmt.Errorf("train: eval %q at step %d, examples %d…: %w", split, t.step, i, err)
 		}
-		sumLoss += float64(tensors.ToScalar[float32](out[0]))
+		loss = append(loss, BatchLoss{Examples: b.size, Sum: float64(tensors.ToScalar[float32](out[0])), Tokens: int64(b.labelled)})
 		sumCorrect += float64(tensors.ToScalar[float32](out[1]))
+		answer = append(answer, BatchLoss{Examples: b.size, Sum: float64(tensors.ToScalar[float32](out[2])), Tokens: int64(b.answered)})
 		em.Tokens += int64(b.labelled)
+		em.AnswerTokens += int64(b.answered)
 	}
 	if em.Tokens == 0 {
 		return em, fmt.Errorf("train: eval %q: no labelled tokens in %d examples", split, len(examples))
 	}
-	em.Loss = sumLoss / float64(em.Tokens)
+	em.Loss = AverageLoss(loss, t.cfg.EvalLossAverage)
+	em.AnswerLoss = AverageLoss(answer, t.cfg.EvalLossAverage)
 	em.TokenAccuracy = sumCorrect / float64(em.Tokens)
 	return em, nil
+}
+
+// Ways of averaging the token losses of an evaluation over its batches (Config.EvalLossAverage).
+const (
+	AverageTokens  = "tokens"  // every scored token weighs the same
+	AverageBatches = "batches" // Hugging Face Trainer.evaluate: per-batch means, weighted by batch size
+)
+
+// BatchLoss is what one evaluation batch contributes to a loss: its examples, its summed token
+// loss and its number of scored tokens.
+type BatchLoss struct {
+	Examples int
+	Sum      float64
+	Tokens   int64
+}
+
+// AverageLoss averages the token losses of batches. With AverageTokens (or "") it is
+// Σ Sum / Σ Tokens. With AverageBatches it is what Hugging Face's Trainer.evaluate reports as
+// eval_loss: each batch's mean loss Sum/Tokens (the model's loss for that batch) repeated once
+// per example of the batch, then averaged: Σ Examples·(Sum/Tokens) / Σ Examples. A batch without
+// a scored token has no mean and is left out (Hugging Face would average in its NaN). The
+// result is NaN when no batch has a scored token.
+func AverageLoss(batches []BatchLoss, average string) float64 {
+	var num, den float64
+	for _, b := range batches {
+		if b.Tokens == 0 {
+			continue
+		}
+		if average == AverageBatches {
+			num += float64(b.Examples) * (b.Sum / float64(b.Tokens))
+			den += float64(b.Examples)
+		} else {
+			num += b.Sum
+			den += float64(b.Tokens)
+		}
+	}
+	if den == 0 {
+		return math.NaN()
+	}
+	return num / den
 }
 
 // genBucket rounds generation inputs up so that a few compiled graphs serve every length.

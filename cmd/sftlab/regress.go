@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -38,18 +39,23 @@ func expKernel(exp *configs.Experiment) string {
 	return ""
 }
 
-// toRegressRun converts a run's recorded info into the gate's view of it.
+// toRegressRun converts a run's recorded info into the gate's view of it. A metric the run did
+// not measure (NaN, e.g. answer_loss in a run.json older than it) is left out: the gate reports
+// it missing, and a baseline never records it.
 func toRegressRun(info metrics.RunInfo) regress.Run {
 	s := info.Summary
-	return regress.Run{
+	run := regress.Run{
 		ID:     info.ID,
 		Name:   info.Name,
 		Status: string(info.Status),
 		Metrics: map[string]float64{
-			regress.EvalLoss:      s.EvalLoss,
-			regress.EvalLossTrain: s.EvalLossTrain,
-			regress.TrainLoss:     s.FinalTrainLoss,
-			regress.TokenAccuracy: s.TokenAccuracy,
+			regress.EvalLoss:        s.EvalLoss,
+			regress.EvalLossTrain:   s.EvalLossTrain,
+			regress.AnswerLoss:      s.AnswerLoss,
+			regress.AnswerLossTrain: s.AnswerLossTrain,
+			regress.TrainLoss:       s.TrainLoss,
+			regress.FinalTrainLoss:  s.FinalTrainLoss,
+			regress.TokenAccuracy:   s.TokenAccuracy,
 		},
 		Provenance: regress.Provenance{
 			GitCommit:    info.Provenance.GitCommit,
@@ -60,6 +66,12 @@ func toRegressRun(info metrics.RunInfo) regress.Run {
 			Device:       info.Provenance.Device,
 		},
 	}
+	for k, v := range run.Metrics {
+		if math.IsNaN(v) {
+			delete(run.Metrics, k)
+		}
+	}
+	return run
 }
 
 // baselineOpts are the flags of `sftlab baseline`.
@@ -75,11 +87,12 @@ func newBaselineCmd(g *globalOpts) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "baseline NAME",
 		Short: "Record an experiment's finished runs as the regression baseline",
-		Long: `Baseline records, for every run of experiments/NAME.yaml, its eval_loss (valid and
-train), final train_loss and token accuracy, with the provenance of the code that produced
-them, into baselines/NAME.KERNELS.json: runs of the cpu backend are bit-reproducible only with the
-same family of SIMD matmul kernels, so each family (avx2, avx512) has its own baseline. Every
-run must have finished: run the experiment first.`,
+		Long: `Baseline records, for every run of experiments/NAME.yaml, its eval_loss and answer_loss
+(valid and train), train_loss (the mean over steps) and final train_loss, and token accuracy,
+with the provenance of the code that produced them, into baselines/NAME.KERNELS.json: runs of
+the cpu backend are bit-reproducible only with the same family of SIMD matmul kernels, so each
+family (avx2, avx512) has its own baseline. Every run must have finished: run the experiment
+first.`,
 		Example: `  sftlab run experiments/smoke.yaml && sftlab baseline smoke`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -38,11 +38,14 @@ reports/NAME/:
   eval_loss_vs_steps.png/.svg  eval_loss against max_steps (when it is swept)
   eval_loss_bars.png/.svg      final eval_loss per configuration, unfinished runs marked
   comparison.md                per-configuration (mean ± std over seeds) and per-run tables
-  REPORT.md                    the course report: description, findings, plots, tables, samples
+  REPORT.md                    the course report: description, findings, what the losses score,
+                               plots, tables, samples
 
-Runs that failed or diverged are shown and marked. Table columns whose value is the same in every
-run are hidden unless --all-columns is given. The Δ columns compare against the experiment's
-report.baseline (e.g. "format=sft"), or --baseline.
+With report.metric: answer_loss the three eval_loss plots are answer_loss_vs_lr, _vs_steps and
+answer_loss_bars, and the findings and Δ columns use answer_loss. Runs that failed or diverged
+are shown and marked. Table columns whose value is the same in every run are hidden unless
+--all-columns is given. The Δ columns compare against the experiment's report.baseline (e.g.
+"format=sft"), or --baseline.
 
   sftlab report sft_vs_instruction
   sftlab report lr_sweep --all-columns --out /tmp/lr_report`,
