@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 )
 
 // IgnoreLabel marks a label that the loss skips (Hugging Face's -100).
@@ -23,7 +24,8 @@ const rowBucket = 64
 // batch is a padded batch plus the positions the loss reads.
 type batch struct {
 	size, length int
-	ids, mask    []int32 // [size·length], right-padded with id 0 / mask 0
+	ids          []int32 // [size·length], right-padded with id 0
+	mask         []int32 // [size·length]: the example's number in its row (1, 2, …; always 1 unpacked), 0 on padding
 	rows         []int32 // [n]: flat positions b·length+t whose next label is scored
 	targets      []int32 // [n]: the label at t+1 (0 on filler rows)
 	weights      []float32
@@ -34,9 +36,67 @@ type batch struct {
 // makeBatch pads examples to one length (the longest, or maxLength) and lists the shifted
 // targets. Filler rows (weight 0) round the row count up to a multiple of rowBucket.
 func makeBatch(examples []Example, padding string, maxLength, context int) (*batch, error) {
+	rows := make([][]Example, len(examples))
+	for i := range examples {
+		rows[i] = examples[i : i+1]
+	}
+	return layoutBatch(rows, padding, maxLength, context)
+}
+
+// packBatch is makeBatch with several examples per row: the examples are packed into rows of
+// at most maxLength tokens (see packRows), and mask numbers each row's examples 1, 2, … (0 on
+// padding) for the model's HiddenPacked. The scored (position, target) pairs are those of
+// makeBatch, at other positions, so the loss is the same up to float rounding.
+func packBatch(examples []Example, padding string, maxLength, context int) (*batch, error) {
+	rows, err := packRows(examples, maxLength)
+	if err != nil {
+		return nil, err
+	}
+	return layoutBatch(rows, padding, maxLength, context)
+}
+
+// packRows places examples into as few rows of at most capacity tokens as first-fit
+// decreasing finds: longest first (ties in input order), each into the first row with room.
+// It is deterministic, and fast for the few examples of a batch.
+func packRows(examples []Example, capacity int) ([][]Example, error) {
+	order := make([]int, len(examples))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(examples[b].IDs) - len(examples[a].IDs) })
+	var rows [][]Example
+	var used []int
+	for _, i := range order {
+		n := len(examples[i].IDs)
+		if n > capacity {
+			return nil, fmt.Errorf("example of %d tokens is longer than max_length %d, the length of a packed row: truncate the data or raise max_length", n, capacity)
+		}
+		placed := false
+		for r := range rows {
+			if used[r]+n <= capacity {
+				rows[r], used[r], placed = append(rows[r], examples[i]), used[r]+n, true
+				break
+			}
+		}
+		if !placed {
+			rows, used = append(rows, []Example{examples[i]}), append(used, n)
+		}
+	}
+	return rows, nil
+}
+
+// layoutBatch lays rows of examples out as a batch: each row's examples one after another,
+// padded to one length (the longest row, or maxLength), mask holding each example's number in
+// its row (1, 2, …) and 0 on padding. It lists the shifted targets within each example; filler
+// rows (weight 0) round their count up to a multiple of rowBucket.
+func layoutBatch(rows [][]Example, padding string, maxLength, context int) (*batch, error) {
 	length := 0
-	for _, ex := range examples {
-		length = max(length, len(ex.IDs))
+	for _, row := range rows {
+		n := 0
+		for _, ex := range row {
+			n += len(ex.IDs)
+		}
+		length = max(length, n)
 	}
 	if padding == PadMaxLength {
 		if length > maxLength {
@@ -48,28 +108,32 @@ func makeBatch(examples []Example, padding string, maxLength, context int) (*bat
 		return nil, fmt.Errorf("batch length %d exceeds the model context %d: raise the model's context or lower max_length", length, context)
 	}
 	if length == 0 {
-		return nil, fmt.Errorf("batch of %d empty examples", len(examples))
+		return nil, fmt.Errorf("batch of %d empty examples", len(rows))
 	}
-	b := &batch{size: len(examples), length: length}
+	b := &batch{size: len(rows), length: length}
 	b.ids = make([]int32, b.size*length)
 	b.mask = make([]int32, b.size*length)
-	for i, ex := range examples {
-		if len(ex.Labels) != len(ex.IDs) {
-			return nil, fmt.Errorf("example has %d ids but %d labels", len(ex.IDs), len(ex.Labels))
-		}
-		copy(b.ids[i*length:], ex.IDs)
-		for t := range ex.IDs {
-			b.mask[i*length+t] = 1
-		}
-		b.tokens += len(ex.IDs)
-		for t := 0; t+1 < len(ex.Labels); t++ {
-			if l := ex.Labels[t+1]; l != IgnoreLabel {
-				if l < 0 {
-					return nil, fmt.Errorf("label %d at position %d: labels are token ids or %d", l, t+1, IgnoreLabel)
-				}
-				b.rows = append(b.rows, int32(i*length+t))
-				b.targets = append(b.targets, l)
+	for i, row := range rows {
+		start := i * length
+		for seg, ex := range row {
+			if len(ex.Labels) != len(ex.IDs) {
+				return nil, fmt.Errorf("example has %d ids but %d labels", len(ex.IDs), len(ex.Labels))
 			}
+			copy(b.ids[start:], ex.IDs)
+			for t := range ex.IDs {
+				b.mask[start+t] = int32(seg + 1)
+			}
+			b.tokens += len(ex.IDs)
+			for t := 0; t+1 < len(ex.Labels); t++ {
+				if l := ex.Labels[t+1]; l != IgnoreLabel {
+					if l < 0 {
+						return nil, fmt.Errorf("label %d at position %d: labels are token ids or %d", l, t+1, IgnoreLabel)
+					}
+					b.rows = append(b.rows, int32(start+t))
+					b.targets = append(b.targets, l)
+				}
+			}
+			start += len(ex.IDs)
 		}
 	}
 	b.labelled = len(b.rows)
@@ -84,6 +148,14 @@ func makeBatch(examples []Example, padding string, maxLength, context int) (*bat
 		b.targets = append(b.targets, 0)
 	}
 	return b, nil
+}
+
+// newBatch lays examples out as cfg says: packed (Pack) or one per row.
+func (c Config) newBatch(examples []Example, context int) (*batch, error) {
+	if c.Pack {
+		return packBatch(examples, c.Padding, c.MaxLength, context)
+	}
+	return makeBatch(examples, c.Padding, c.MaxLength, context)
 }
 
 // epochOrder is the order of the training examples in epoch (0-based): a permutation drawn
