@@ -2,6 +2,7 @@ package train_test
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/sftlab/sftlab/train"
@@ -84,5 +85,39 @@ func TestBatchFill(t *testing.T) {
 	}
 	if _, err := train.BatchFill(nil, tinyConfig(), tinyModel.Context); err == nil {
 		t.Error("empty training set: want an error")
+	}
+}
+
+// TestGenerateBatch checks that generating prompts together gives each the tokens that
+// generating it alone gives, stop token and context limit included.
+func TestGenerateBatch(t *testing.T) {
+	data := randomData(8, 4)
+	cfg := tinyConfig()
+	cfg.MaxSteps = 20
+	tr := newTrainer(t, cfg)
+	if _, err := tr.Run(t.Context(), data, nil, train.Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	prompts := [][]int32{data[0].IDs[:3], data[1].IDs[:1], data[2].IDs[:7], data[3].IDs[:5]}
+	for _, stop := range []int32{-1, data[0].IDs[3]} {
+		got, err := tr.GenerateBatch(prompts, 12, stop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range prompts {
+			want, err := tr.Generate(p, 12, stop)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got[i], want) {
+				t.Errorf("stop %d, prompt %d: batched %v, alone %v", stop, i, got[i], want)
+			}
+			if stop < 0 && len(p)+len(got[i]) != min(len(p)+12, tinyModel.Context+1) {
+				t.Errorf("prompt %d of %d tokens: %d new tokens, want up to 12 within the context", i, len(p), len(got[i]))
+			}
+		}
+	}
+	if _, err := tr.GenerateBatch([][]int32{{}}, 4, -1); err == nil {
+		t.Error("empty prompt: want an error")
 	}
 }

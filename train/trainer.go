@@ -226,11 +226,12 @@ func (t *Trainer) buildEval(scope *mlmodel.Scope, in []*graph.Node) []*graph.Nod
 	return []*graph.Node{graph.ReduceAllSum(graph.Mul(losses, weights)), graph.ReduceAllSum(graph.Mul(correct, weights))}
 }
 
-// buildNext outputs the argmax token after position rows[0] of ids [1, T].
+// buildNext outputs the argmax token after each flat position rows [n] of ids [B, T] (one
+// per row being generated).
 func (t *Trainer) buildNext(scope *mlmodel.Scope, ids, mask, rows *graph.Node) *graph.Node {
 	h := t.model.Hidden(scope, ids, mask)
 	d := h.Shape().Dim(2)
-	sel := graph.Gather(graph.Reshape(h, h.Shape().Dim(0)*h.Shape().Dim(1), d), graph.Reshape(rows, 1, 1))
+	sel := graph.Gather(graph.Reshape(h, h.Shape().Dim(0)*h.Shape().Dim(1), d), graph.Reshape(rows, rows.Shape().Dim(0), 1))
 	return graph.ArgMax(t.model.Head(scope, sel), -1, dtypes.Int32)
 }
 
