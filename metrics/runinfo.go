@@ -46,6 +46,17 @@ type DataStats struct {
 	MaxTokens     int `json:"max_tokens"`     // the longest example, before truncation
 	TrainedTokens int `json:"trained_tokens"` // positions carrying a label, both splits
 	MaskedTokens  int `json:"masked_tokens"`  // positions labelled -100, both splits
+	// PaddingShare is the share of padding in the training batches, laid out one example per
+	// row and packed (data.packing); nil in runs recorded before it was counted.
+	PaddingShare *PaddingShare `json:"padding_share,omitempty"`
+}
+
+// PaddingShare is the share of the positions of a run's training batches that hold padding,
+// in [0, 1], with one example per row and with the examples packed; data.packing says which
+// the run trained with.
+type PaddingShare struct {
+	Unpacked float64 `json:"unpacked"`
+	Packed   float64 `json:"packed"`
 }
 
 // Param is one swept config key and this run's value for it.
@@ -80,12 +91,17 @@ type Summary struct {
 	TokenAccuracy  float64 // token accuracy on the valid split at the last evaluation
 	TokensPerS     float64 // mean tokens_per_s over the steps, the first step excluded when there are more
 	Steps          int64   // number of the last step trained
+	ExactMatch     float64 // exact match of the last scored completions (generation.arrow)
+	RougeL         float64 // their mean character-level ROUGE-L F1
+	ChrF           float64 // their corpus chrF2, 0–100
+	GenerateS      float64 // seconds the last generation took
 }
 
 // EmptySummary returns a Summary with every value unmeasured.
 func EmptySummary() Summary {
 	nan := math.NaN()
-	return Summary{FinalTrainLoss: nan, EvalLoss: nan, EvalLossTrain: nan, TokenAccuracy: nan, TokensPerS: nan}
+	return Summary{FinalTrainLoss: nan, EvalLoss: nan, EvalLossTrain: nan, TokenAccuracy: nan, TokensPerS: nan,
+		ExactMatch: nan, RougeL: nan, ChrF: nan, GenerateS: nan}
 }
 
 // Summarize derives a run's Summary from its metrics.arrow and eval.arrow rows. The report
@@ -115,6 +131,14 @@ func Summarize(steps []Step, evals []Eval) Summary {
 	return s
 }
 
+// AddGenerations sets the generation scores of s from the last row of gens; with no rows they
+// stay unmeasured.
+func (s *Summary) AddGenerations(gens []Generation) {
+	if g, ok := LastGeneration(gens); ok {
+		s.ExactMatch, s.RougeL, s.ChrF, s.GenerateS = g.ExactMatch, g.RougeL, g.ChrF, g.Seconds
+	}
+}
+
 // LastEval returns the evaluation of split with the highest step (the last such row on ties).
 func LastEval(evals []Eval, split string) (Eval, bool) {
 	var best Eval
@@ -135,6 +159,10 @@ type summaryJSON struct {
 	TokenAccuracy  jsonFloat `json:"token_accuracy"`
 	TokensPerS     jsonFloat `json:"tokens_per_s"`
 	Steps          int64     `json:"steps"`
+	ExactMatch     jsonFloat `json:"exact_match"`
+	RougeL         jsonFloat `json:"rouge_l"`
+	ChrF           jsonFloat `json:"chrf"`
+	GenerateS      jsonFloat `json:"generate_s"`
 }
 
 // MarshalJSON writes the summary with non-finite values as strings.
@@ -142,18 +170,20 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 	return json.Marshal(summaryJSON{
 		jsonFloat(s.FinalTrainLoss), jsonFloat(s.EvalLoss), jsonFloat(s.EvalLossTrain),
 		jsonFloat(s.TokenAccuracy), jsonFloat(s.TokensPerS), s.Steps,
+		jsonFloat(s.ExactMatch), jsonFloat(s.RougeL), jsonFloat(s.ChrF), jsonFloat(s.GenerateS),
 	})
 }
 
 // UnmarshalJSON reads a summary; missing or null values read as NaN.
 func (s *Summary) UnmarshalJSON(data []byte) error {
 	nan := jsonFloat(math.NaN())
-	j := summaryJSON{nan, nan, nan, nan, nan, 0}
+	j := summaryJSON{nan, nan, nan, nan, nan, 0, nan, nan, nan, nan}
 	if err := json.Unmarshal(data, &j); err != nil {
 		return err
 	}
 	*s = Summary{float64(j.FinalTrainLoss), float64(j.EvalLoss), float64(j.EvalLossTrain),
-		float64(j.TokenAccuracy), float64(j.TokensPerS), j.Steps}
+		float64(j.TokenAccuracy), float64(j.TokensPerS), j.Steps,
+		float64(j.ExactMatch), float64(j.RougeL), float64(j.ChrF), float64(j.GenerateS)}
 	return nil
 }
 
