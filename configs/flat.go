@@ -54,13 +54,14 @@ func flatten(v reflect.Value, prefix string, out map[string]any) {
 // idExcluded reports whether a key is left out of the run ID because it cannot change what
 // training computes: names and prose (name, description), where results go (output.dir), how
 // they are shown or judged (report.*, regress.*), the sweep that produced the run (sweep.*), the
-// preset's label (model.preset: its dimensions are hashed), the report's sample completions,
-// generated after training (eval.samples, eval.max_new_tokens), checkpoint frequency (resuming
-// is exact) and where the GPU plugin lives (backend.plugin; backend.name is hashed).
+// preset's label (model.preset: its dimensions are hashed), the scored sample completions,
+// generated from the weights without changing them (eval.samples, eval.max_new_tokens,
+// eval.generate_every), checkpoint frequency (resuming is exact) and where the GPU plugin lives
+// (backend.plugin; backend.name is hashed).
 func idExcluded(key string) bool {
 	switch key {
 	case "name", "description", "output.dir", "model.preset", "eval.samples", "eval.max_new_tokens",
-		"train.checkpoint_every", "backend.plugin":
+		"eval.generate_every", "train.checkpoint_every", "backend.plugin":
 		return true
 	}
 	return strings.HasPrefix(key, "report.") || strings.HasPrefix(key, "regress.") || strings.HasPrefix(key, "sweep.")
@@ -91,7 +92,8 @@ func (c Config) Canonical() string {
 // ID returns the run ID of c: the first 12 hex digits of the SHA-256 of Canonical. Keys that
 // do not change what training computes are not hashed (see idExcluded in flat.go): name,
 // description, output.dir, report.*, regress.*, sweep.*, model.preset (its dimensions are
-// hashed), eval.samples, eval.max_new_tokens, train.checkpoint_every and backend.plugin.
+// hashed), eval.samples, eval.max_new_tokens, eval.generate_every, train.checkpoint_every and
+// backend.plugin.
 func (c Config) ID() string {
 	sum := sha256.Sum256([]byte(c.Canonical()))
 	return hex.EncodeToString(sum[:])[:12]

@@ -119,6 +119,7 @@ func (c Config) validate(errs *ErrorList) {
 	positive("eval.batch_size", e.BatchSize)
 	nonNegative("eval.samples", e.Samples)
 	positive("eval.max_new_tokens", e.MaxNewTokens)
+	nonNegative("eval.generate_every", e.GenerateEvery)
 
 	if c.Output.Dir == "" {
 		errs.add(p("output.dir"), "missing: give the folder runs are written to")

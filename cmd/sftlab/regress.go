@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"time"
@@ -28,10 +29,11 @@ func experimentPath(name string) string {
 // baselinePath is where the baseline of experiment name is kept by default.
 func baselinePath(name string) string { return filepath.Join("baselines", name+".json") }
 
-// toRegressRun converts a run's recorded info into the gate's view of it.
+// toRegressRun converts a run's recorded info into the gate's view of it. Generation scores
+// are included when the run measured them (eval.samples > 0).
 func toRegressRun(info metrics.RunInfo) regress.Run {
 	s := info.Summary
-	return regress.Run{
+	run := regress.Run{
 		ID:     info.ID,
 		Name:   info.Name,
 		Status: string(info.Status),
@@ -50,6 +52,12 @@ func toRegressRun(info metrics.RunInfo) regress.Run {
 			Device:       info.Provenance.Device,
 		},
 	}
+	for name, v := range map[string]float64{regress.ExactMatch: s.ExactMatch, regress.RougeL: s.RougeL, regress.ChrF: s.ChrF} {
+		if !math.IsNaN(v) {
+			run.Metrics[name] = v
+		}
+	}
+	return run
 }
 
 // baselineOpts are the flags of `sftlab baseline`.
@@ -66,8 +74,9 @@ func newBaselineCmd(g *globalOpts) *cobra.Command {
 		Use:   "baseline NAME",
 		Short: "Record an experiment's finished runs as the regression baseline",
 		Long: `Baseline records, for every run of experiments/NAME.yaml, its eval_loss (valid and
-train), final train_loss and token accuracy, with the provenance of the code that produced
-them, into baselines/NAME.json. Every run must have finished: run the experiment first.`,
+train), final train_loss and token accuracy, and the exact match, ROUGE-L and chrF of its
+scored completions, with the provenance of the code that produced them, into
+baselines/NAME.json. Every run must have finished: run the experiment first.`,
 		Example: `  sftlab run experiments/smoke.yaml && sftlab baseline smoke`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
