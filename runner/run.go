@@ -79,11 +79,15 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 	}
 	var steps []metrics.Step
 	var evals []metrics.Eval
+	var sc *scorer           // scores sample completions (generation.arrow); nil until the model exists
 	var earlierWallS float64 // wall time of the attempts a resumed run continues
 	finish := func(err error) Outcome {
 		info.Provenance.EndTime = now()
 		info.Provenance.WallS = earlierWallS + info.Provenance.EndTime.Sub(info.Provenance.StartTime).Seconds()
 		info.Summary = summarize(steps, evals, cfg.Data.EvalOn)
+		if sc != nil {
+			info.Summary.AddGenerations(sc.rows)
+		}
 		switch {
 		case err == nil:
 			info.Status = metrics.StatusOK
@@ -95,6 +99,9 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 			info.Status, info.Error = metrics.StatusFailed, err.Error()
 		}
 		if werr := r.writeMetrics(p.dir, steps, evals); werr != nil && err == nil {
+			info.Status, info.Error, err = metrics.StatusFailed, werr.Error(), werr
+		}
+		if werr := sc.write(p.dir); werr != nil && err == nil {
 			info.Status, info.Error, err = metrics.StatusFailed, werr.Error(), werr
 		}
 		if werr := metrics.WriteRunInfo(infoPath, info); werr != nil && err == nil {
@@ -161,12 +168,18 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 	}
 
 	tcfg := trainConfig(cfg, filepath.Join(p.dir, checkpointsDir))
+	if info.Data.PaddingShare, err = paddingShare(trainSet, tcfg, m.Context()); err != nil {
+		log.Warn("padding share not recorded", "err", err)
+	}
 	var trainer *train.Trainer
 	err = catch(func() (err error) {
 		trainer, err = train.New(be, m, tcfg)
 		return err
 	})
 	if err != nil {
+		return finish(err)
+	}
+	if sc, err = newScorer(cfg, p, vocab, trainer, built.generate); err != nil {
 		return finish(err)
 	}
 	resumed, err := trainer.LoadLatestCheckpoint()
@@ -179,6 +192,7 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 		}
 		// Keep the metrics rows up to the checkpoint; the steps after it are trained again.
 		steps, evals = readUpTo(p.dir, int64(resumed))
+		sc.resume(p.dir, int64(resumed))
 		log.Info("resuming from checkpoint", "step", resumed)
 	}
 
@@ -193,8 +207,16 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 			if r.opts.AfterStep != nil {
 				r.opts.AfterStep(p.run, s.Step)
 			}
+			if sc.due(s.Step) {
+				if _, err := sc.score(s.Step); err != nil {
+					return err
+				}
+			}
 			if cfg.Train.CheckpointEvery > 0 && s.Step%cfg.Train.CheckpointEvery == 0 {
 				// The checkpoint of this step is written right after; keep metrics in step with it.
+				if err := sc.write(p.dir); err != nil {
+					return err
+				}
 				return r.writeMetrics(p.dir, steps, evals)
 			}
 			return nil
@@ -222,18 +244,8 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 			return finish(fmt.Errorf("remove checkpoints after saving the model: %w", err))
 		}
 	}
-	if cfg.Eval.Samples > 0 {
-		gen := built.generate
-		if gen == nil {
-			gen = trainer.Generate
-		}
-		samples, err := generateSamples(gen, p, vocab, cfg)
-		if err != nil {
-			return finish(fmt.Errorf("sample completions: %w", err))
-		}
-		if err := metrics.WriteSamples(filepath.Join(p.dir, metrics.SamplesFile), samples); err != nil {
-			return finish(err)
-		}
+	if err := sc.final(p.dir, trainer.Step()); err != nil {
+		return finish(err)
 	}
 	return finish(nil)
 }
@@ -303,6 +315,7 @@ func trainConfig(cfg configs.Config, checkpointDir string) train.Config {
 		EvalEvery:       cfg.Eval.Every,
 		CheckpointEvery: cfg.Train.CheckpointEvery,
 		CheckpointDir:   checkpointDir,
+		Pack:            cfg.Data.Packing,
 	}
 }
 
@@ -396,58 +409,6 @@ func toTrainExamples(exs []datasets.Example, vocab *model.CompactVocab) ([]train
 		out[i] = train.Example{IDs: ids, Labels: labels}
 	}
 	return out, nil
-}
-
-// generateSamples completes the first held-out prompts greedily with the trained model.
-func generateSamples(generate generateFunc, p *prepared, vocab *model.CompactVocab, cfg configs.Config) ([]metrics.Sample, error) {
-	exs, recs := p.valid, p.validRecs
-	if len(exs) == 0 {
-		exs = p.train // eval_on: train with nothing held out
-	}
-	n := min(cfg.Eval.Samples, len(exs))
-	stop := int32(p.tok.EOS())
-	if vocab != nil {
-		dense, err := vocab.ToDense([]int32{stop})
-		if err != nil {
-			return nil, err
-		}
-		stop = dense[0]
-	}
-	samples := make([]metrics.Sample, 0, n)
-	for i := range n {
-		ex := exs[i]
-		prompt := ex.IDs[:ex.PromptLen]
-		if vocab != nil {
-			var err error
-			if prompt, err = vocab.ToDense(prompt); err != nil {
-				return nil, err
-			}
-		}
-		var gen []int32
-		err := catch(func() (err error) {
-			gen, err = generate(prompt, cfg.Eval.MaxNewTokens, stop)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		if vocab != nil {
-			if gen, err = vocab.ToFull(gen); err != nil {
-				return nil, err
-			}
-		}
-		ref := ""
-		if i < len(recs) && len(p.valid) > 0 {
-			ref = recs[i].Output
-		}
-		samples = append(samples, metrics.Sample{
-			Prompt:     p.tok.Decode(ints(ex.IDs[:ex.PromptLen])),
-			Completion: p.tok.Decode(ints(gen)),
-			Reference:  ref,
-			Format:     cfg.Data.Format,
-		})
-	}
-	return samples, nil
 }
 
 func ints(ids []int32) []int {
