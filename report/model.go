@@ -264,6 +264,7 @@ func (e *Experiment) newRow(run metrics.Run) *Row {
 		r.Values[e.SeedKey] = r.Seed
 	}
 	r.Summary = metrics.Summarize(run.Steps, run.Evals)
+	r.Summary.AddGenerations(run.Generations)
 	// With data.eval_on: train (the classroom script's choice), eval_loss means the loss on the
 	// training split, as the runner records it.
 	if configValue(run, keyEvalOn) == metrics.SplitTrain {

@@ -231,11 +231,14 @@ func finite(xys plotter.XYs) plotter.XYs {
 }
 
 // Figures builds every plot the experiment supports: the training-loss curves and the
-// learning-rate schedule always; eval_loss against the learning rate or max_steps when those are
-// swept; the bar chart of eval_loss per configuration.
+// learning-rate schedule always; the eval curves when runs were evaluated during training
+// (eval.every); eval_loss against the learning rate or max_steps when those are swept; the bar
+// chart of eval_loss per configuration.
 func (e *Experiment) Figures() ([]*Figure, error) {
 	var figs []*Figure
-	builders := []func() (*Figure, error){e.lossFigure, e.lrFigure}
+	builders := []func() (*Figure, error){e.lossFigure, e.lrFigure, func() (*Figure, error) {
+		return e.evalCurvesFigure(DefaultEvalSeries())
+	}}
 	if e.swept(keyLR) {
 		builders = append(builders, func() (*Figure, error) {
 			return e.evalVsFigure(keyLR, "eval_loss_vs_lr", "learning rate (log scale)", true)
