@@ -5,7 +5,9 @@ import (
 	"image/color"
 	"math"
 	"sort"
+	"strconv"
 
+	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -70,27 +72,34 @@ type Lowest struct {
 	Final      float64 // the mean at the last eval step
 	FinalStep  int64
 	EvalPoints int // eval steps with a value
+	// Spread is the larger difference between the highest and the lowest seed at the lowest
+	// and at the final step: a rise from Value to Final within it may be seed noise.
+	Spread float64
 }
 
-// lowestOf returns the lowest point of a mean curve (the first on ties) and its last point.
-func lowestOf(mean plotter.XYs) (Lowest, bool) {
+// lowestOf returns the lowest point of a mean curve (the first on ties) and its last point;
+// lo and hi are the seeds' minimum and maximum at the same steps (nil for none).
+func lowestOf(mean, lo, hi plotter.XYs) (Lowest, bool) {
 	if len(mean) == 0 {
 		return Lowest{}, false
 	}
-	best := mean[0]
-	for _, p := range mean[1:] {
-		if p.Y < best.Y {
-			best = p
+	best := 0
+	for i, p := range mean {
+		if p.Y < mean[best].Y {
+			best = i
 		}
 	}
-	last := mean[len(mean)-1]
-	return Lowest{Step: int64(best.X), Value: best.Y, Final: last.Y, FinalStep: int64(last.X), EvalPoints: len(mean)}, true
+	last := len(mean) - 1
+	l := Lowest{Step: int64(mean[best].X), Value: mean[best].Y, Final: mean[last].Y, FinalStep: int64(mean[last].X), EvalPoints: len(mean)}
+	if len(lo) == len(mean) && len(hi) == len(mean) {
+		l.Spread = math.Max(hi[best].Y-lo[best].Y, hi[last].Y-lo[last].Y)
+	}
+	return l, true
 }
 
 // LowestEval returns where g's finished runs had their lowest mean value of s.
 func (g *Group) LowestEval(s EvalSeries) (Lowest, bool) {
-	mean, _, _ := evalBand(finishedRuns(g.Rows), s)
-	return lowestOf(mean)
+	return lowestOf(evalBand(finishedRuns(g.Rows), s))
 }
 
 // finishedRuns returns the rows whose status is ok.
@@ -200,7 +209,7 @@ func (e *Experiment) evalCurvesFigure(series []EvalSeries) (*Figure, error) {
 			if !b.markMin {
 				continue
 			}
-			low, _ := lowestOf(b.mean)
+			low, _ := lowestOf(b.mean, nil, nil)
 			mark, err := plotter.NewScatter(plotter.XYs{{X: float64(low.Step), Y: low.Value}})
 			if err != nil {
 				return nil, fmt.Errorf("plot %s: marker: %w", f.Name, err)
@@ -213,8 +222,13 @@ func (e *Experiment) evalCurvesFigure(series []EvalSeries) (*Figure, error) {
 		}
 		f.Panels = append(f.Panels, Panel{Plot: p, Series: panelSeries})
 	}
-	// One y range for every panel, from the first evaluation on (the first steps' training loss
-	// would flatten the curves), with room above for the legend.
+	// Each panel spans its own steps (a short run stays readable beside a long one); one loss
+	// range for all, from the first evaluation on (the first steps' training loss would flatten
+	// the curves), with room above for the legend.
+	for _, pn := range f.Panels {
+		pn.Plot.X.Min = 0
+		pn.Plot.X.Tick.Marker = integerTicks{}
+	}
 	if isFinite(yMin) && isFinite(yMax) {
 		span := math.Max(yMax-yMin, 0.1)
 		for _, pn := range f.Panels {
@@ -222,6 +236,21 @@ func (e *Experiment) evalCurvesFigure(series []EvalSeries) (*Figure, error) {
 		}
 	}
 	return f, nil
+}
+
+// integerTicks are gonum's default ticks with whole-number labels (steps are integers; the
+// default labels can read "25.00").
+type integerTicks struct{}
+
+// Ticks returns the default ticks between min and max, relabelled.
+func (integerTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(math.Round(ticks[i].Value), 'f', -1, 64)
+		}
+	}
+	return ticks
 }
 
 // overfitFindings says, for the configurations evaluated more than once, where their mean
@@ -239,22 +268,34 @@ func (e *Experiment) overfitFindings(series []EvalSeries) []string {
 	if !found {
 		return nil
 	}
-	var early, atEnd []string
+	var overfit, noise, atEnd []string
 	for _, g := range e.Groups {
 		low, ok := g.LowestEval(held)
 		if !ok || low.EvalPoints < 2 {
 			continue
 		}
-		if low.Step < low.FinalStep {
-			early = append(early, fmt.Sprintf("`%s` at step %d (%.4f, then %.4f at step %d)", g.Label, low.Step, low.Value, low.Final, low.FinalStep))
-		} else {
+		where := fmt.Sprintf("`%s` at step %d (%.4f, then %.4f at step %d)", g.Label, low.Step, low.Value, low.Final, low.FinalStep)
+		seeds := len(finishedRuns(g.Rows))
+		if seeds == 1 {
+			where += ", one seed"
+		}
+		switch {
+		case low.Step == low.FinalStep:
 			atEnd = append(atEnd, "`"+g.Label+"`")
+		case seeds > 1 && low.Final-low.Value > low.Spread:
+			overfit = append(overfit, where)
+		default:
+			noise = append(noise, where)
 		}
 	}
 	var out []string
-	if len(early) > 0 {
-		out = append(out, fmt.Sprintf("The mean %s was lowest before the end of training in %s: it rose afterwards, the sign of overfitting where the rise is larger than the spread between seeds (see the eval curves).",
-			held.Label, joinList(early)))
+	if len(overfit) > 0 {
+		out = append(out, fmt.Sprintf("The mean %s was lowest before the end of training and then rose by more than the spread between seeds, a sign of overfitting, in %s.",
+			held.Label, joinList(overfit)))
+	}
+	if len(noise) > 0 {
+		out = append(out, fmt.Sprintf("The mean %s was lowest before the end of training but rose afterwards by no more than the spread between seeds, or was measured with one seed only (possibly noise), in %s.",
+			held.Label, joinList(noise)))
 	}
 	if len(atEnd) > 0 {
 		out = append(out, fmt.Sprintf("The mean %s was lowest at the last evaluation in %s.", held.Label, joinList(atEnd)))

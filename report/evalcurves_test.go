@@ -38,8 +38,9 @@ func TestEvalCurves(t *testing.T) {
 	}
 	sft := e.Groups[1]
 	low, ok := sft.LowestEval(DefaultEvalSeries()[0])
-	if !ok || low.Step != 30 || math.Abs(low.Value-3.5) > 1e-12 || low.FinalStep != 40 || math.Abs(low.Final-3.8) > 1e-12 || low.EvalPoints != 4 {
-		t.Errorf("lowest of %s: %+v, want step 30 (3.5), final 3.8 at step 40", sft.Label, low)
+	if !ok || low.Step != 30 || math.Abs(low.Value-3.5) > 1e-12 || low.FinalStep != 40 || math.Abs(low.Final-3.8) > 1e-12 ||
+		low.EvalPoints != 4 || math.Abs(low.Spread-0.2) > 1e-12 {
+		t.Errorf("lowest of %s: %+v, want step 30 (3.5), final 3.8 at step 40, seed spread 0.2", sft.Label, low)
 	}
 	f, err := e.evalCurvesFigure(DefaultEvalSeries())
 	if err != nil || f == nil {
@@ -54,7 +55,7 @@ func TestEvalCurves(t *testing.T) {
 	}
 	findings := strings.Join(e.Findings(), "\n")
 	for _, w := range []string{
-		"lowest before the end of training in `format=sft` at step 30 (3.5000, then 3.8000 at step 40)",
+		"lowest before the end of training and then rose by more than the spread between seeds, a sign of overfitting, in `format=sft` at step 30 (3.5000, then 3.8000 at step 40)",
 		"lowest at the last evaluation in `format=instruction`",
 	} {
 		if !strings.Contains(findings, w) {
@@ -62,6 +63,20 @@ func TestEvalCurves(t *testing.T) {
 		}
 	}
 
+	t.Run("a rise within seed noise", func(t *testing.T) {
+		noisy := []metrics.Run{
+			curveRun("sft", 1, steps, []float64{5.1, 4.1, 3.0, 3.6}),
+			curveRun("sft", 2, steps, []float64{4.9, 3.9, 4.0, 3.6}),
+		}
+		e, err := Build("t", noisy, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(e.Findings(), "\n")
+		if !strings.Contains(got, "by no more than the spread between seeds, or was measured with one seed only (possibly noise), in `format=sft` at step 30 (3.5000, then 3.6000 at step 40)") {
+			t.Errorf("findings:\n%s\nwant the rise called possible noise", got)
+		}
+	})
 	t.Run("another eval column", func(t *testing.T) {
 		// A series read from a column that old files lack (NaN) is not drawn.
 		extra := append(DefaultEvalSeries(), EvalSeries{Label: "answer_loss (held-out)", Split: metrics.SplitValid,
