@@ -142,3 +142,30 @@ func TestPaddingLine(t *testing.T) {
 		})
 	}
 }
+
+// TestScoreSettingsSplitGroups checks that runs scored on different numbers of prompts are not
+// averaged as seeds of one configuration, while the scoring interval does not split them.
+func TestScoreSettingsSplitGroups(t *testing.T) {
+	tests := []struct {
+		key        string
+		a, b       any
+		wantGroups int
+	}{
+		{"eval.samples", 4, 16, 2},
+		{"eval.max_new_tokens", 16, 64, 2},
+		{"eval.generate_every", 0, 10, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			r1, r2 := memRun("sft", 1, 3.5, metrics.StatusOK), memRun("sft", 2, 3.6, metrics.StatusOK)
+			r1.Config[tt.key], r2.Config[tt.key] = tt.a, tt.b
+			e, err := Build("t", []metrics.Run{r1, r2}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(e.Groups) != tt.wantGroups {
+				t.Errorf("%d groups, want %d", len(e.Groups), tt.wantGroups)
+			}
+		})
+	}
+}

@@ -189,12 +189,14 @@ func sweptKeys(runs []metrics.Run) []string {
 }
 
 // affectsResults reports whether a config key can change a run's numbers (unlike its name,
-// description, output folder, report and gate settings, or the sweep that produced it).
+// description, output folder, report and gate settings, the sweep that produced it, or when
+// completions are scored besides the end). eval.samples and eval.max_new_tokens change the
+// generation scores, so runs that differ in them are not seeds of one configuration.
 func affectsResults(key string) bool {
 	if key == keyDesc || key == "name" {
 		return false
 	}
-	for _, prefix := range []string{"sweep.", "output.", "report.", "regress.", "eval.samples", "eval.max_new_tokens"} {
+	for _, prefix := range []string{"sweep.", "output.", "report.", "regress.", "eval.generate_every"} {
 		if strings.HasPrefix(key, prefix) {
 			return false
 		}
