@@ -65,6 +65,10 @@ type DataConfig struct {
 	Truncate bool `yaml:"truncate"`
 	// Padding is "longest" (per batch) or "max_length".
 	Padding string `yaml:"padding"`
+	// Packing places several examples per row, up to MaxLength tokens, with attention kept
+	// within each example and positions restarting per example: a batch still holds
+	// train.batch_size examples, so the loss is the unpacked one and only padding shrinks.
+	Packing bool `yaml:"packing"`
 	// ValidFraction is the held-out share of the dataset, in [0, 1).
 	ValidFraction float64 `yaml:"valid_fraction"`
 	SplitSeed     int     `yaml:"split_seed"`
@@ -97,13 +101,19 @@ type EvalConfig struct {
 	// Every is the eval interval in steps; 0 evaluates only at the end.
 	Every     int `yaml:"every"`
 	BatchSize int `yaml:"batch_size"`
-	// Samples is the number of greedy sample completions generated per run for the report.
-	Samples      int `yaml:"samples"`
+	// Samples is the number of held-out prompts completed greedily after training (in batches
+	// of BatchSize), scored against their references (exact match, ROUGE-L, chrF) and written
+	// to samples.jsonl; 0 generates none.
+	Samples int `yaml:"samples"`
+	// MaxNewTokens bounds each completion, and with Samples the time generation takes.
 	MaxNewTokens int `yaml:"max_new_tokens"`
 	// LossAverage is how eval_loss and answer_loss average the token losses: "tokens" (every
 	// scored token weighs the same) or "batches" (Hugging Face Trainer.evaluate: the mean of the
 	// per-batch mean losses, weighted by the examples in each batch of BatchSize).
 	LossAverage string `yaml:"loss_average"`
+	// GenerateEvery also completes and scores the Samples prompts every N steps during
+	// training; 0 does so only at the end.
+	GenerateEvery int `yaml:"generate_every"`
 }
 
 // OutputConfig says where runs are written.
@@ -162,7 +172,7 @@ func (s Sweep) Empty() bool { return len(s.Grid) == 0 && len(s.Zip) == 0 && len(
 
 // Metrics are the metric names the regression gate knows, in report order.
 func Metrics() []string {
-	return []string{"eval_loss", "eval_loss_train", "answer_loss", "answer_loss_train", "train_loss", "final_train_loss", "token_accuracy"}
+	return []string{"eval_loss", "eval_loss_train", "answer_loss", "answer_loss_train", "train_loss", "final_train_loss", "token_accuracy", "exact_match", "rouge_l", "chrf"}
 }
 
 // ModelSize is the set of dimensions a model preset fixes.
@@ -227,6 +237,7 @@ func Default() Config {
 			MaxLength:     512,
 			Truncate:      false,
 			Padding:       "max_length",
+			Packing:       false,
 			ValidFraction: 0.2,
 			SplitSeed:     42,
 			EvalOn:        "valid",
@@ -243,11 +254,12 @@ func Default() Config {
 			CheckpointEvery: 0,
 		},
 		Eval: EvalConfig{
-			Every:        0,
-			BatchSize:    8,
-			Samples:      3,
-			MaxNewTokens: 64,
-			LossAverage:  "tokens",
+			Every:         0,
+			BatchSize:     8,
+			Samples:       16,
+			MaxNewTokens:  64,
+			GenerateEvery: 0,
+			LossAverage:   "tokens",
 		},
 		Output:  OutputConfig{Dir: "runs"},
 		Backend: BackendConfig{Name: "cpu"},

@@ -54,13 +54,13 @@ func flatten(v reflect.Value, prefix string, out map[string]any) {
 // AffectsResults reports whether a config key can change a run's numbers. Keys that cannot are
 // left out of the run ID, and the report does not split runs into groups by them. They are: names and prose (name, description), where results go (output.dir), how
 // they are shown or judged (report.*, regress.*), the sweep that produced the run (sweep.*), the
-// preset's label (model.preset: its dimensions are hashed), the report's sample completions,
-// generated after training (eval.samples, eval.max_new_tokens), checkpoint frequency (resuming
-// is exact), where the GPU plugin lives (backend.plugin; backend.name is hashed) and how a
-// scheduler runs it (cluster.*).
+// preset's label (model.preset: its dimensions are hashed), scoring completions during training
+// besides at the end (eval.generate_every; eval.samples and eval.max_new_tokens change the
+// recorded scores, so they count), checkpoint frequency (resuming is exact), where the GPU plugin lives
+// (backend.plugin; backend.name is hashed) and how a scheduler runs it (cluster.*).
 func AffectsResults(key string) bool {
 	switch key {
-	case "name", "description", "output.dir", "model.preset", "eval.samples", "eval.max_new_tokens",
+	case "name", "description", "output.dir", "model.preset", "eval.generate_every",
 		"train.checkpoint_every", "backend.plugin":
 		return false
 	}
@@ -97,8 +97,7 @@ func (c Config) Canonical() string {
 // ID returns the run ID of c: the first 12 hex digits of the SHA-256 of Canonical. Keys that
 // do not change what training computes are not hashed (see AffectsResults): name,
 // description, output.dir, report.*, regress.*, sweep.*, model.preset (its dimensions are
-// hashed), eval.samples, eval.max_new_tokens, train.checkpoint_every, backend.plugin and
-// cluster.*.
+// hashed), eval.generate_every, train.checkpoint_every, backend.plugin and cluster.*.
 func (c Config) ID() string {
 	sum := sha256.Sum256([]byte(c.Canonical()))
 	return hex.EncodeToString(sum[:])[:12]

@@ -123,6 +123,7 @@ func (c Config) validate(errs *ErrorList) {
 	positive("eval.max_new_tokens", e.MaxNewTokens)
 	oneOf("eval.loss_average", e.LossAverage, averages)
 	oneOf("report.metric", c.Report.Metric, headlines)
+	nonNegative("eval.generate_every", e.GenerateEvery)
 
 	if c.Output.Dir == "" {
 		errs.add(p("output.dir"), "missing: give the folder runs are written to")

@@ -18,6 +18,14 @@ import (
 // sameFloat reports whether a and b are equal, counting NaN equal to NaN.
 func sameFloat(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
 
+// sameSummary compares two summaries field by field, NaN equal to NaN.
+func sameSummary(a, b Summary) bool {
+	return a.Steps == b.Steps && sameFloat(a.FinalTrainLoss, b.FinalTrainLoss) && sameFloat(a.EvalLoss, b.EvalLoss) &&
+		sameFloat(a.EvalLossTrain, b.EvalLossTrain) && sameFloat(a.TokenAccuracy, b.TokenAccuracy) &&
+		sameFloat(a.TokensPerS, b.TokensPerS) && sameFloat(a.ExactMatch, b.ExactMatch) && sameFloat(a.RougeL, b.RougeL) &&
+		sameFloat(a.ChrF, b.ChrF) && sameFloat(a.GenerateS, b.GenerateS)
+}
+
 func TestStepsRoundTrip(t *testing.T) {
 	tests := []struct {
 		name string
@@ -109,6 +117,10 @@ func TestArrowFileSchema(t *testing.T) {
 			return WriteEvals(p, []Eval{{Step: 1, Split: "valid"}, {Step: 2, Split: "train"}})
 		},
 			"step:int64 split:utf8 loss:float64 token_accuracy:float64 tokens:int64 answer_loss:float64 answer_tokens:int64"},
+		{"generation", func(p string) error {
+			return WriteGenerations(p, []Generation{{Step: 1, Split: "valid"}, {Step: 2, Split: "valid"}})
+		},
+			"step:int64 split:utf8 prompts:int64 exact_match:float64 rouge_l:float64 chrf:float64 new_tokens:int64 seconds:float64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,6 +248,34 @@ func TestRunInfoMissingSummaryIsNaN(t *testing.T) {
 	if !math.IsNaN(got.Summary.EvalLoss) || !math.IsNaN(got.Summary.FinalTrainLoss) || got.Summary.Steps != 3 {
 		t.Errorf("summary %+v, want NaN losses and 3 steps", got.Summary)
 	}
+	// A run.json written before generation scores and padding were recorded reads them as
+	// unmeasured.
+	if !math.IsNaN(got.Summary.ChrF) || !math.IsNaN(got.Summary.ExactMatch) || got.Data.PaddingShare != nil {
+		t.Errorf("summary %+v, data %+v: want NaN scores and no padding share", got.Summary, got.Data)
+	}
+}
+
+func TestRunInfoScoresAndPadding(t *testing.T) {
+	path := filepath.Join(t.TempDir(), RunInfoFile)
+	info := RunInfo{Name: "a", Status: StatusOK, Summary: EmptySummary(),
+		Data: DataStats{TrainExamples: 4, PaddingShare: &PaddingShare{Unpacked: 0.625, Packed: 0.125}}}
+	info.Summary.ExactMatch, info.Summary.RougeL, info.Summary.ChrF, info.Summary.GenerateS = 0.5, 0.25, 33.5, 2
+	if err := WriteRunInfo(path, info); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	for _, key := range []string{`"exact_match": 0.5`, `"rouge_l": 0.25`, `"chrf": 33.5`, `"generate_s": 2`, `"unpacked": 0.625`, `"packed": 0.125`} {
+		if !strings.Contains(string(data), key) {
+			t.Errorf("run.json lacks %s:\n%s", key, data)
+		}
+	}
+	got, err := ReadRunInfo(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameSummary(got.Summary, info.Summary) || *got.Data.PaddingShare != *info.Data.PaddingShare {
+		t.Errorf("read back %+v %+v, want %+v %+v", got.Summary, got.Data, info.Summary, info.Data)
+	}
 }
 
 func TestSummarize(t *testing.T) {
@@ -247,10 +287,19 @@ func TestSummarize(t *testing.T) {
 	}
 	got := Summarize(steps, evals)
 	// train_loss is the mean over the steps, (9 + 8 + 7) / 3, as Hugging Face reports it.
+	nan := math.NaN()
 	want := Summary{FinalTrainLoss: 7, TrainLoss: 8, EvalLoss: 7.5, AnswerLoss: 7.75, EvalLossTrain: 7.1, AnswerLossTrain: 7.25,
-		TokenAccuracy: 0.2, TokensPerS: 150, Steps: 3}
-	if got != want {
+		TokenAccuracy: 0.2, TokensPerS: 150, Steps: 3, ExactMatch: nan, RougeL: nan, ChrF: nan, GenerateS: nan}
+	if !sameSummary(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+	got.AddGenerations([]Generation{
+		{Step: 3, Split: SplitValid, Prompts: 4, ExactMatch: 0.25, RougeL: 0.5, ChrF: 40, Seconds: 1.5},
+		{Step: 1, Split: SplitValid, Prompts: 4, ExactMatch: 0, RougeL: 0.1, ChrF: 10, Seconds: 1},
+	})
+	want.ExactMatch, want.RougeL, want.ChrF, want.GenerateS = 0.25, 0.5, 40, 1.5
+	if !sameSummary(got, want) {
+		t.Errorf("with generations: got %+v, want %+v", got, want)
 	}
 	empty := Summarize(nil, nil)
 	if !math.IsNaN(empty.EvalLoss) || !math.IsNaN(empty.FinalTrainLoss) || !math.IsNaN(empty.TokensPerS) {
@@ -329,6 +378,26 @@ func TestReadRunDir(t *testing.T) {
 			}
 		})
 	}
+	t.Run("generation scores", func(t *testing.T) {
+		r, _ := ReadRunDir(complete)
+		if r.Generations != nil {
+			t.Errorf("a run without generation.arrow (as recorded before scores existed) read %+v, want none", r.Generations)
+		}
+		scored := filepath.Join(root, "scored")
+		writeRun(t, scored, RunInfo{Name: "g", Status: StatusOK})
+		rows := []Generation{{Step: 1, Split: SplitValid, Prompts: 2, ExactMatch: 0.5, RougeL: 0.75, ChrF: 60.5, NewTokens: 30, Seconds: 0.25}}
+		if err := WriteGenerations(filepath.Join(scored, GenerationsFile), rows); err != nil {
+			t.Fatal(err)
+		}
+		r, _ = ReadRunDir(scored)
+		if r.Err != nil || !reflect.DeepEqual(r.Generations, rows) {
+			t.Errorf("generations %+v (err %v), want %+v", r.Generations, r.Err, rows)
+		}
+		os.WriteFile(filepath.Join(scored, GenerationsFile), []byte("not arrow"), 0o644)
+		if r, _ = ReadRunDir(scored); r.Err == nil || !strings.Contains(r.Err.Error(), GenerationsFile) {
+			t.Errorf("corrupt generation.arrow: Err %v, want it named", r.Err)
+		}
+	})
 	t.Run("config and samples", func(t *testing.T) {
 		r, _ := ReadRunDir(complete)
 		want := map[string]any{"description": "test", "train.seed": 1, "train.learning_rate": 0.001, "data.format": "sft", "data.tags": []any{"a", "b"}}

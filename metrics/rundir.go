@@ -25,16 +25,28 @@ type Sample struct {
 	Completion string `json:"completion"` // what the model generated
 	Reference  string `json:"reference"`  // the dataset's expected output
 	Format     string `json:"format"`     // the data format the run trained on ("sft", "instruction", "chat")
+	// Scores compares Completion with Reference (package scores); nil when not scored.
+	Scores *SampleScores `json:"scores,omitempty"`
+}
+
+// SampleScores are one completion's scores against its reference.
+type SampleScores struct {
+	ExactMatch float64 `json:"exact_match"` // 1 or 0
+	RougeL     float64 `json:"rouge_l"`     // character-level ROUGE-L F1, in [0, 1]
+	ChrF       float64 `json:"chrf"`        // sentence chrF2, 0–100
 }
 
 // Run is everything read from one run folder.
 type Run struct {
-	Dir     string         // the run folder
-	Info    RunInfo        // run.json
-	Steps   []Step         // metrics.arrow
-	Evals   []Eval         // eval.arrow
-	Config  map[string]any // config.yaml flattened to dotted key paths ("train.learning_rate")
-	Samples []Sample       // samples.jsonl, if present
+	Dir   string  // the run folder
+	Info  RunInfo // run.json
+	Steps []Step  // metrics.arrow
+	Evals []Eval  // eval.arrow
+	// Generations holds generation.arrow's rows: the scores of greedy completions; nil for a
+	// run that scored none, or that was recorded before they were scored.
+	Generations []Generation
+	Config      map[string]any // config.yaml flattened to dotted key paths ("train.learning_rate")
+	Samples     []Sample       // samples.jsonl, if present
 	// Err joins the problems met reading the folder: a missing or unreadable file. The run is
 	// still returned so a report can show it; when a finished ("ok") run lacks its metrics,
 	// ReadRunDir also marks it failed.
@@ -42,7 +54,7 @@ type Run struct {
 }
 
 // ReadRunDir reads a run folder: run.json, metrics.arrow, eval.arrow, config.yaml and, if
-// present, samples.jsonl. Missing or corrupt files do not stop it: they are collected in
+// present, generation.arrow and samples.jsonl. Missing or corrupt files do not stop it: they are collected in
 // Run.Err. A missing run.json marks the run failed, named after its folder. The error result is
 // non-nil only when dir is not a readable folder.
 func ReadRunDir(dir string) (Run, error) {
@@ -85,6 +97,9 @@ func ReadRunDir(dir string) (Run, error) {
 	if finished && len(missing) > 0 {
 		info.Status = StatusFailed
 		info.Error = strings.Join(missing, " and ") + " missing or unreadable"
+	}
+	if r.Generations, err = ReadGenerations(filepath.Join(dir, GenerationsFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		note(err)
 	}
 	if r.Config, err = ReadConfig(filepath.Join(dir, ConfigFile)); err != nil {
 		note(err)

@@ -75,6 +75,17 @@ type DataStats struct {
 	MaskedTokens  int `json:"masked_tokens"`  // positions labelled -100, both splits
 	// Eval describes the positions scored on the split eval_loss is measured on.
 	Eval ScoredTokens `json:"eval"`
+	// PaddingShare is the share of padding in the training batches, laid out one example per
+	// row and packed (data.packing); nil in runs recorded before it was counted.
+	PaddingShare *PaddingShare `json:"padding_share,omitempty"`
+}
+
+// PaddingShare is the share of the positions of a run's training batches that hold padding,
+// in [0, 1], with one example per row and with the examples packed; data.packing says which
+// the run trained with.
+type PaddingShare struct {
+	Unpacked float64 `json:"unpacked"`
+	Packed   float64 `json:"packed"`
 }
 
 // Param is one swept config key and this run's value for it.
@@ -112,13 +123,17 @@ type Summary struct {
 	TokenAccuracy   float64 // token accuracy on the valid split at the last evaluation
 	TokensPerS      float64 // mean tokens_per_s over the steps, the first step excluded when there are more
 	Steps           int64   // number of the last step trained
+	ExactMatch      float64 // exact match of the last scored completions (generation.arrow)
+	RougeL          float64 // their mean character-level ROUGE-L F1
+	ChrF            float64 // their corpus chrF2, 0–100
+	GenerateS       float64 // seconds the last generation took
 }
 
 // EmptySummary returns a Summary with every value unmeasured.
 func EmptySummary() Summary {
 	nan := math.NaN()
 	return Summary{FinalTrainLoss: nan, TrainLoss: nan, EvalLoss: nan, AnswerLoss: nan, EvalLossTrain: nan,
-		AnswerLossTrain: nan, TokenAccuracy: nan, TokensPerS: nan}
+		AnswerLossTrain: nan, TokenAccuracy: nan, TokensPerS: nan, ExactMatch: nan, RougeL: nan, ChrF: nan, GenerateS: nan}
 }
 
 // Summarize derives a run's Summary from its metrics.arrow and eval.arrow rows. The report
@@ -168,6 +183,14 @@ func SummarizeFor(steps []Step, evals []Eval, evalOn string) Summary {
 	return s
 }
 
+// AddGenerations sets the generation scores of s from the last row of gens; with no rows they
+// stay unmeasured.
+func (s *Summary) AddGenerations(gens []Generation) {
+	if g, ok := LastGeneration(gens); ok {
+		s.ExactMatch, s.RougeL, s.ChrF, s.GenerateS = g.ExactMatch, g.RougeL, g.ChrF, g.Seconds
+	}
+}
+
 // LastEval returns the evaluation of split with the highest step (the last such row on ties).
 func LastEval(evals []Eval, split string) (Eval, bool) {
 	var best Eval
@@ -191,6 +214,10 @@ type summaryJSON struct {
 	TokenAccuracy   jsonFloat `json:"token_accuracy"`
 	TokensPerS      jsonFloat `json:"tokens_per_s"`
 	Steps           int64     `json:"steps"`
+	ExactMatch      jsonFloat `json:"exact_match"`
+	RougeL          jsonFloat `json:"rouge_l"`
+	ChrF            jsonFloat `json:"chrf"`
+	GenerateS       jsonFloat `json:"generate_s"`
 }
 
 // MarshalJSON writes the summary with non-finite values as strings.
@@ -200,13 +227,15 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 		EvalLoss: jsonFloat(s.EvalLoss), AnswerLoss: jsonFloat(s.AnswerLoss),
 		EvalLossTrain: jsonFloat(s.EvalLossTrain), AnswerLossTrain: jsonFloat(s.AnswerLossTrain),
 		TokenAccuracy: jsonFloat(s.TokenAccuracy), TokensPerS: jsonFloat(s.TokensPerS), Steps: s.Steps,
+		ExactMatch: jsonFloat(s.ExactMatch), RougeL: jsonFloat(s.RougeL), ChrF: jsonFloat(s.ChrF), GenerateS: jsonFloat(s.GenerateS),
 	})
 }
 
 // UnmarshalJSON reads a summary; missing or null values read as NaN.
 func (s *Summary) UnmarshalJSON(data []byte) error {
 	nan := jsonFloat(math.NaN())
-	j := summaryJSON{nan, nan, nan, nan, nan, nan, nan, nan, 0}
+	j := summaryJSON{FinalTrainLoss: nan, TrainLoss: nan, EvalLoss: nan, AnswerLoss: nan, EvalLossTrain: nan,
+		AnswerLossTrain: nan, TokenAccuracy: nan, TokensPerS: nan, ExactMatch: nan, RougeL: nan, ChrF: nan, GenerateS: nan}
 	if err := json.Unmarshal(data, &j); err != nil {
 		return err
 	}
@@ -215,6 +244,7 @@ func (s *Summary) UnmarshalJSON(data []byte) error {
 		EvalLoss: float64(j.EvalLoss), AnswerLoss: float64(j.AnswerLoss),
 		EvalLossTrain: float64(j.EvalLossTrain), AnswerLossTrain: float64(j.AnswerLossTrain),
 		TokenAccuracy: float64(j.TokenAccuracy), TokensPerS: float64(j.TokensPerS), Steps: j.Steps,
+		ExactMatch: float64(j.ExactMatch), RougeL: float64(j.RougeL), ChrF: float64(j.ChrF), GenerateS: float64(j.GenerateS),
 	}
 	return nil
 }

@@ -275,6 +275,7 @@ func (e *Experiment) newRow(run metrics.Run) *Row {
 		r.EvalSplit = metrics.SplitTrain
 	}
 	r.Summary = metrics.SummarizeFor(run.Steps, run.Evals, evalOn)
+	r.Summary.AddGenerations(run.Generations)
 	if len(run.Steps) == 0 && len(run.Evals) == 0 {
 		r.Summary = run.Info.Summary
 	}

@@ -231,13 +231,15 @@ func finite(xys plotter.XYs) plotter.XYs {
 }
 
 // Figures builds every plot the experiment supports: the training-loss curves and the
-// learning-rate schedule always; the headline metric (eval_loss unless report.metric says
-// answer_loss) against the learning rate or max_steps when those are swept; the bar chart of the
-// headline metric per configuration. The last three are named after the metric
-// (eval_loss_vs_lr, answer_loss_bars, …).
+// learning-rate schedule always; the eval curves when runs were evaluated during training
+// (eval.every); the headline metric (eval_loss unless report.metric says answer_loss) against the
+// learning rate or max_steps when those are swept; the bar chart of the headline metric per
+// configuration. The last three are named after the metric (eval_loss_vs_lr, answer_loss_bars, …).
 func (e *Experiment) Figures() ([]*Figure, error) {
 	var figs []*Figure
-	builders := []func() (*Figure, error){e.lossFigure, e.lrFigure}
+	builders := []func() (*Figure, error){e.lossFigure, e.lrFigure, func() (*Figure, error) {
+		return e.evalCurvesFigure(DefaultEvalSeries())
+	}}
 	if e.swept(keyLR) {
 		builders = append(builders, func() (*Figure, error) {
 			return e.evalVsFigure(keyLR, e.Metric+"_vs_lr", "learning rate (log scale)", true)

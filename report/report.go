@@ -175,6 +175,9 @@ func (e *Experiment) samplesText(n int) string {
 				break
 			}
 			fmt.Fprintf(&b, "\n**Sample %d.** Prompt:\n\n%s\nModel output:\n\n%s\nReference:\n\n%s", i+1, fence(s.Prompt), fence(s.Completion), fence(s.Reference))
+			if sc := s.Scores; sc != nil {
+				fmt.Fprintf(&b, "\nScores: exact match %.0f, ROUGE-L F1 %.4f, chrF %.2f.\n", sc.ExactMatch, sc.RougeL, sc.ChrF)
+			}
 		}
 	}
 	return b.String()

@@ -305,19 +305,20 @@ func TestPlotFiles(t *testing.T) {
 		series map[string]int // figure → legend entries over all panels
 	}{
 		{"fixture", fixtureExperiment(),
-			map[string]int{"loss_curves": 2, "lr_schedule": 1, "eval_loss_vs_lr": 1, "eval_loss_bars": 1},
+			map[string]int{"loss_curves": 2, "lr_schedule": 1, "eval_curves": 4, "eval_loss_vs_lr": 1, "eval_loss_bars": 1},
 			// loss: lr=0.001 sft+instruction; lr=0.01 sft, instruction, the diverged run.
-			// bars: sft, instruction, single runs, failed runs.
-			map[string]int{"loss_curves": 5, "lr_schedule": 2, "eval_loss_vs_lr": 2, "eval_loss_bars": 4}},
+			// eval curves, per configuration: train loss, held-out loss, its lowest point,
+			// train-split loss. bars: sft, instruction, single runs, failed runs.
+			map[string]int{"loss_curves": 5, "lr_schedule": 2, "eval_curves": 16, "eval_loss_vs_lr": 2, "eval_loss_bars": 4}},
 		{"lr_sweep", lrSweepExperiment(),
-			map[string]int{"loss_curves": 3, "lr_schedule": 1, "eval_loss_vs_lr": 1, "eval_loss_bars": 1},
-			map[string]int{"loss_curves": 7, "lr_schedule": 3, "eval_loss_vs_lr": 2, "eval_loss_bars": 4}},
+			map[string]int{"loss_curves": 3, "lr_schedule": 1, "eval_curves": 6, "eval_loss_vs_lr": 1, "eval_loss_bars": 1},
+			map[string]int{"loss_curves": 7, "lr_schedule": 3, "eval_curves": 24, "eval_loss_vs_lr": 2, "eval_loss_bars": 4}},
 		{"single run", fixtureSpec{name: "one", formats: []string{"sft"}, lrs: []float64{0.003}, steps: []int{20}, seeds: []int{1}},
-			map[string]int{"loss_curves": 1, "lr_schedule": 1, "eval_loss_bars": 1},
-			map[string]int{"loss_curves": 1, "lr_schedule": 1, "eval_loss_bars": 2}},
+			map[string]int{"loss_curves": 1, "lr_schedule": 1, "eval_curves": 1, "eval_loss_bars": 1},
+			map[string]int{"loss_curves": 1, "lr_schedule": 1, "eval_curves": 4, "eval_loss_bars": 2}},
 		{"steps_sweep", fixtureSpec{name: "steps", formats: []string{"sft", "instruction"}, lrs: []float64{0.003}, steps: []int{20, 40}, seeds: []int{1, 2}, baseline: "format=sft"},
-			map[string]int{"loss_curves": 2, "lr_schedule": 1, "eval_loss_vs_steps": 1, "eval_loss_bars": 1},
-			map[string]int{"loss_curves": 4, "lr_schedule": 2, "eval_loss_vs_steps": 2, "eval_loss_bars": 3}},
+			map[string]int{"loss_curves": 2, "lr_schedule": 1, "eval_curves": 4, "eval_loss_vs_steps": 1, "eval_loss_bars": 1},
+			map[string]int{"loss_curves": 4, "lr_schedule": 2, "eval_curves": 16, "eval_loss_vs_steps": 2, "eval_loss_bars": 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

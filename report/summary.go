@@ -74,6 +74,10 @@ func (e *Experiment) Findings() []string {
 		}
 		out = append(out, line+".")
 	}
+	out = append(out, e.overfitFindings(DefaultEvalSeries())...)
+	if line := e.paddingLine(); line != "" {
+		out = append(out, line)
+	}
 	if e.Baseline == nil {
 		return out
 	}
@@ -406,4 +410,46 @@ func (e *Experiment) promptEffect(g *Group) string {
 		sb.WriteString(" With one seed no test can tell it from seed-to-seed noise.")
 	}
 	return sb.String()
+}
+
+// paddingLine states the padding share of the runs' training batches, with and without packing
+// (data.packing), from run.json; "" when no run recorded it. Runs of one experiment usually
+// share their data and batch settings; when they differ the range is given.
+func (e *Experiment) paddingLine() string {
+	var unpacked, packed []float64
+	packedRuns := 0
+	for _, r := range e.Rows {
+		ps := r.Run.Info.Data.PaddingShare
+		if ps == nil {
+			continue
+		}
+		unpacked, packed = append(unpacked, ps.Unpacked), append(packed, ps.Packed)
+		if configValue(r.Run, "data.packing") == "true" {
+			packedRuns++
+		}
+	}
+	if len(unpacked) == 0 {
+		return ""
+	}
+	pct := func(xs []float64) string {
+		lo, hi := xs[0], xs[0]
+		for _, x := range xs {
+			lo, hi = math.Min(lo, x), math.Max(hi, x)
+		}
+		if fmt.Sprintf("%.1f", 100*lo) == fmt.Sprintf("%.1f", 100*hi) {
+			return fmt.Sprintf("%.1f%%", 100*lo)
+		}
+		return fmt.Sprintf("%.1f–%.1f%%", 100*lo, 100*hi)
+	}
+	var how string
+	switch {
+	case packedRuns == len(unpacked):
+		how = "every run trained packed (data.packing: true)"
+	case packedRuns > 0:
+		how = fmt.Sprintf("%d of %d runs trained packed (data.packing: true)", packedRuns, len(unpacked))
+	default:
+		how = "no run trained packed; data.packing: true would give the loss of the same examples"
+	}
+	return fmt.Sprintf("Padding: %s of the training batches' positions are padding with one example per row, %s with the examples packed into rows of up to data.max_length; %s.",
+		pct(unpacked), pct(packed), how)
 }

@@ -58,6 +58,7 @@ type prepared struct {
 	tok         *tokenizer.Tokenizer
 	train       []datasets.Example
 	valid       []datasets.Example
+	trainRecs   []datasets.Record
 	validRecs   []datasets.Record
 	stats       datasets.Stats // of train and valid together
 	datasetHash string
@@ -97,7 +98,7 @@ func (r *Runner) prepare(exp *configs.Experiment, run configs.Run) (*prepared, e
 	if cfg.Data.EvalOn == "valid" && len(validRecs) == 0 {
 		return nil, fmt.Errorf("data.valid_fraction: %g holds out no example of the %d in %s: raise it, or set data.eval_on: train", cfg.Data.ValidFraction, len(recs), cfg.Data.Dataset)
 	}
-	p.validRecs = validRecs
+	p.trainRecs, p.validRecs = trainRecs, validRecs
 	opts := datasets.EncodeOptions{Format: cfg.Data.Format, Masking: cfg.Data.Masking, MaxLength: cfg.Data.MaxLength}
 	if p.train, err = encode(tok, trainRecs, opts, cfg); err != nil {
 		return nil, err

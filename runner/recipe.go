@@ -46,6 +46,7 @@ type recipe struct {
 
 	built    *builtModel
 	trainer  *train.Trainer
+	sc       *scorer // scores sample completions (generation.arrow); nil until the model exists
 	trainSet []train.Example
 	evalSets map[string][]train.Example
 }
@@ -188,12 +189,18 @@ func (rc *recipe) setUp(context.Context) error {
 	if len(validSet) > 0 {
 		rc.evalSets[metrics.SplitValid] = validSet
 	}
-	rc.trainer, err = train.New(be, rc.built.model, trainConfig(cfg, filepath.Join(rc.p.dir, checkpointsDir)))
-	if err != nil {
+	tcfg := trainConfig(cfg, filepath.Join(rc.p.dir, checkpointsDir))
+	if rc.info.Data.PaddingShare, err = paddingShare(rc.trainSet, tcfg, rc.built.model.Context()); err != nil {
+		rc.log.Warn("padding share not recorded", "err", err)
+	}
+	if rc.trainer, err = train.New(be, rc.built.model, tcfg); err != nil {
 		return err
 	}
 	// Before a checkpoint is loaded: the weights the run starts from.
-	rc.info.Model, err = modelStats(rc.trainer, rc.built.model, rc.p.tok)
+	if rc.info.Model, err = modelStats(rc.trainer, rc.built.model, rc.p.tok); err != nil {
+		return err
+	}
+	rc.sc, err = newScorer(cfg, rc.p, vocab, rc.trainer, rc.built.generate)
 	return err
 }
 
@@ -211,6 +218,7 @@ func (rc *recipe) train(ctx context.Context) error {
 		}
 		// Keep the metrics rows up to the checkpoint; the steps after it are trained again.
 		rc.steps, rc.evals = readUpTo(rc.p.dir, int64(resumed))
+		rc.sc.resume(rc.p.dir, int64(resumed))
 		rc.log.Info("resuming from checkpoint", "step", resumed)
 	}
 	bar := rc.r.newBar(rc.p.run.Name, rc.index, rc.total, cfg.Train.MaxSteps, resumed)
@@ -225,8 +233,16 @@ func (rc *recipe) train(ctx context.Context) error {
 			if rc.r.opts.AfterStep != nil {
 				rc.r.opts.AfterStep(rc.p.run, s.Step)
 			}
+			if rc.sc.due(s.Step) {
+				if _, err := rc.sc.score(s.Step); err != nil {
+					return err
+				}
+			}
 			if cfg.Train.CheckpointEvery > 0 && s.Step%cfg.Train.CheckpointEvery == 0 {
 				// The checkpoint of this step is written right after; keep metrics in step with it.
+				if err := rc.sc.write(rc.p.dir); err != nil {
+					return err
+				}
 				return writeMetrics(rc.p.dir, rc.steps, rc.evals)
 			}
 			return nil
@@ -242,7 +258,8 @@ func (rc *recipe) train(ctx context.Context) error {
 }
 
 // save keeps what the model kind saves after training (a pretrained model's fine-tuned
-// directory, after which its checkpoints are no longer needed) and the sample completions.
+// directory, after which its checkpoints are no longer needed) and scores the sample
+// completions.
 func (rc *recipe) save(context.Context) error {
 	if rc.built.save != nil {
 		if err := rc.built.save(rc.trainer, filepath.Join(rc.p.dir, modelDir)); err != nil {
@@ -254,18 +271,7 @@ func (rc *recipe) save(context.Context) error {
 			return fmt.Errorf("remove checkpoints after saving the model: %w", err)
 		}
 	}
-	if rc.cfg.Eval.Samples == 0 {
-		return nil
-	}
-	gen := rc.built.generate
-	if gen == nil {
-		gen = rc.trainer.Generate
-	}
-	samples, err := generateSamples(gen, rc.p, rc.built.vocab, rc.cfg)
-	if err != nil {
-		return fmt.Errorf("sample completions: %w", err)
-	}
-	return metrics.WriteSamples(filepath.Join(rc.p.dir, metrics.SamplesFile), samples)
+	return rc.sc.final(rc.p.dir, rc.trainer.Step())
 }
 
 // record ends the run: its status from err, its summary, metrics.arrow, eval.arrow and run.json.
@@ -274,8 +280,14 @@ func (rc *recipe) record(err error) Outcome {
 	info.Provenance.EndTime = now()
 	info.Provenance.WallS = rc.earlierS + info.Provenance.EndTime.Sub(info.Provenance.StartTime).Seconds()
 	info.Summary = metrics.SummarizeFor(rc.steps, rc.evals, rc.cfg.Data.EvalOn)
+	if rc.sc != nil {
+		info.Summary.AddGenerations(rc.sc.rows)
+	}
 	info.Status, info.Error = statusOf(err)
 	if werr := writeMetrics(rc.p.dir, rc.steps, rc.evals); werr != nil && err == nil {
+		info.Status, info.Error, err = metrics.StatusFailed, werr.Error(), werr
+	}
+	if werr := rc.sc.write(rc.p.dir); werr != nil && err == nil {
 		info.Status, info.Error, err = metrics.StatusFailed, werr.Error(), werr
 	}
 	if werr := metrics.WriteRunInfo(rc.infoPath, *info); werr != nil && err == nil {
@@ -379,6 +391,7 @@ func trainConfig(cfg configs.Config, checkpointDir string) train.Config {
 		EvalEvery:       cfg.Eval.Every,
 		CheckpointEvery: cfg.Train.CheckpointEvery,
 		CheckpointDir:   checkpointDir,
+		Pack:            cfg.Data.Packing,
 	}
 }
 

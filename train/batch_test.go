@@ -201,3 +201,48 @@ func TestDataOrder(t *testing.T) {
 		t.Errorf("batch from position {1 3}: %v, want %v", got, a[10:13])
 	}
 }
+
+func TestPackBatch(t *testing.T) {
+	ex := func(n int32, ids ...int32) Example {
+		labels := slices.Clone(ids)
+		labels[0] = IgnoreLabel
+		return Example{IDs: ids, Labels: labels}
+	}
+	a := ex(0, 1, 2, 3)    // 3 tokens
+	b := ex(0, 4, 5)       // 2
+	c := ex(0, 6, 7, 8, 9) // 4
+	// First fit decreasing into rows of 6: c, then a (no room beside c), then b beside c.
+	bt, err := packBatch([]Example{a, b, c}, PadLongest, 6, 8, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bt.size != 2 || bt.length != 6 || bt.tokens != 9 {
+		t.Fatalf("size %d length %d tokens %d, want 2 rows of 6 holding 9 tokens", bt.size, bt.length, bt.tokens)
+	}
+	wantIDs := []int32{6, 7, 8, 9, 4, 5, 1, 2, 3, 0, 0, 0}
+	wantMask := []int32{1, 1, 1, 1, 2, 2, 1, 1, 1, 0, 0, 0}
+	if !slices.Equal(bt.ids, wantIDs) || !slices.Equal(bt.mask, wantMask) {
+		t.Errorf("ids %v mask %v, want %v %v", bt.ids, bt.mask, wantIDs, wantMask)
+	}
+	// Targets stay within each example: c's 7 8 9 from positions 0–2, b's 5 from 4, a's 2 3
+	// from 6 and 7; nothing crosses from 9 (position 3) to 4.
+	wantRows := []int32{0, 1, 2, 4, 6, 7}
+	wantTargets := []int32{7, 8, 9, 5, 2, 3}
+	if !slices.Equal(bt.rows[:bt.labelled], wantRows) || !slices.Equal(bt.targets[:bt.labelled], wantTargets) {
+		t.Errorf("rows %v targets %v, want %v %v", bt.rows[:bt.labelled], bt.targets[:bt.labelled], wantRows, wantTargets)
+	}
+	plain, err := makeBatch([]Example{a, b, c}, PadLongest, 6, 8, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotT, wantT := slices.Sorted(slices.Values(bt.targets[:bt.labelled])), slices.Sorted(slices.Values(plain.targets[:plain.labelled]))
+	if !slices.Equal(gotT, wantT) {
+		t.Errorf("packed targets %v, unpacked %v: want the same multiset", gotT, wantT)
+	}
+	if full, err := packBatch([]Example{a, b, c}, PadMaxLength, 7, 8, false); err != nil || full.length != 7 || full.size != 2 {
+		t.Errorf("max_length padding: %v, %+v; want 2 rows of 7", err, full)
+	}
+	if _, err := packBatch([]Example{c}, PadLongest, 3, 8, false); err == nil || !strings.Contains(err.Error(), "length of a packed row") {
+		t.Errorf("example longer than a row: error %v", err)
+	}
+}

@@ -30,6 +30,10 @@ type Config struct {
 	CheckpointEvery int     // checkpoint every N steps (and at the end) when CheckpointDir is set
 	CheckpointDir   string  // where checkpoints go; "" = no checkpoints
 	Resume          bool    // continue from the latest checkpoint in CheckpointDir, if there is one
+	// Pack places several examples per row, up to MaxLength tokens (the model must be a
+	// PackedModel). Batches still hold BatchSize examples, so every step sees the same examples
+	// as unpacked and its loss is the same up to float rounding; only the padding shrinks.
+	Pack bool
 }
 
 // Validate reports every problem of c at once.
@@ -78,6 +82,9 @@ func (c Config) Validate() error {
 	}
 	if c.EvalEvery < 0 {
 		bad("eval_every", "must be ≥ 0, got %d", c.EvalEvery)
+	}
+	if c.Pack && c.MaxLength <= 0 {
+		bad("max_length", "must be > 0 with packing (it is the length of a packed row), got %d", c.MaxLength)
 	}
 	if c.CheckpointEvery < 0 {
 		bad("checkpoint_every", "must be ≥ 0, got %d", c.CheckpointEvery)

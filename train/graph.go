@@ -15,9 +15,10 @@ const (
 	clipEpsilon = 1e-6
 )
 
-// rowLogits builds the logits [n, V] of the model at the flat positions rows [n] of the batch.
-func rowLogits(m Model, scope *mlmodel.Scope, ids, mask, rows *graph.Node) *graph.Node {
-	h := m.Hidden(scope, ids, mask) // (B, T, D)
+// rowLogits builds the logits [n, V] of the model at the flat positions rows [n] of the batch,
+// whose hidden states hidden computes (the model's Hidden, or HiddenPacked for packed rows).
+func rowLogits(m Model, hidden func(*mlmodel.Scope, *graph.Node, *graph.Node) *graph.Node, scope *mlmodel.Scope, ids, mask, rows *graph.Node) *graph.Node {
+	h := hidden(scope, ids, mask) // (B, T, D)
 	b, t, d := h.Shape().Dim(0), h.Shape().Dim(1), h.Shape().Dim(2)
 	n := rows.Shape().Dim(0)
 	sel := graph.Gather(graph.Reshape(h, b*t, d), graph.Reshape(rows, n, 1)) // (n, D)

@@ -70,6 +70,9 @@ type Trainer struct {
 	model   Model
 	cfg     Config
 	store   *mlmodel.Store
+	// hidden builds the hidden states of training and eval batches: the model's Hidden, or its
+	// HiddenPacked with cfg.Pack.
+	hidden func(scope *mlmodel.Scope, ids, mask *graph.Node) *graph.Node
 
 	params  []*mlmodel.Variable // trainable, in creation order
 	decay   []bool
@@ -92,7 +95,14 @@ func New(backend compute.Backend, m Model, cfg Config) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	t := &Trainer{backend: backend, model: m, cfg: cfg, store: mlmodel.NewStore()}
+	t := &Trainer{backend: backend, model: m, cfg: cfg, store: mlmodel.NewStore(), hidden: m.Hidden}
+	if cfg.Pack {
+		pm, ok := m.(PackedModel)
+		if !ok {
+			return nil, fmt.Errorf("train: key \"pack\": the model (%T) cannot run packed rows: turn packing off", m)
+		}
+		t.hidden = pm.HiddenPacked
+	}
 	if err := m.Init(t.store, cfg.Seed); err != nil {
 		return nil, fmt.Errorf("train: init model: %w", err)
 	}
@@ -165,7 +175,7 @@ func (t *Trainer) Step() int { return t.step }
 func (t *Trainer) buildStep(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
 	ids, mask, rows, targets, weights, hyper := in[0], in[1], in[2], in[3], in[4], in[5]
 	g := ids.Graph()
-	losses := model.CrossEntropy(rowLogits(t.model, scope, ids, mask, rows), targets)
+	losses := model.CrossEntropy(rowLogits(t.model, t.hidden, scope, ids, mask, rows), targets)
 	loss := graph.Div(graph.ReduceAllSum(graph.Mul(losses, weights)), graph.ReduceAllSum(weights))
 	params := make([]*graph.Node, len(t.params))
 	for i, p := range t.params {
@@ -184,7 +194,7 @@ func (t *Trainer) buildStep(scope *mlmodel.Scope, in []*graph.Node) []*graph.Nod
 func (t *Trainer) buildMicro(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
 	ids, mask, rows, targets, weights, count, first := in[0], in[1], in[2], in[3], in[4], in[5], in[6]
 	g := ids.Graph()
-	losses := model.CrossEntropy(rowLogits(t.model, scope, ids, mask, rows), targets)
+	losses := model.CrossEntropy(rowLogits(t.model, t.hidden, scope, ids, mask, rows), targets)
 	sum := graph.ReduceAllSum(graph.Mul(losses, weights))
 	params := make([]*graph.Node, len(t.params))
 	for i, p := range t.params {
@@ -218,7 +228,7 @@ func (t *Trainer) buildApply(scope *mlmodel.Scope, in []*graph.Node) []*graph.No
 // the summed loss over the rows weighted by answerWeights.
 func (t *Trainer) buildEval(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
 	ids, mask, rows, targets, weights, answerWeights := in[0], in[1], in[2], in[3], in[4], in[5]
-	logits := rowLogits(t.model, scope, ids, mask, rows)
+	logits := rowLogits(t.model, t.hidden, scope, ids, mask, rows)
 	losses, correct := model.CrossEntropy(logits, targets), model.Hits(logits, targets)
 	return []*graph.Node{
 		graph.ReduceAllSum(graph.Mul(losses, weights)),
@@ -227,11 +237,12 @@ func (t *Trainer) buildEval(scope *mlmodel.Scope, in []*graph.Node) []*graph.Nod
 	}
 }
 
-// buildNext outputs the argmax token after position rows[0] of ids [1, T].
+// buildNext outputs the argmax token after each flat position rows [n] of ids [B, T] (one
+// per row being generated).
 func (t *Trainer) buildNext(scope *mlmodel.Scope, ids, mask, rows *graph.Node) *graph.Node {
 	h := t.model.Hidden(scope, ids, mask)
 	d := h.Shape().Dim(2)
-	sel := graph.Gather(graph.Reshape(h, h.Shape().Dim(0)*h.Shape().Dim(1), d), graph.Reshape(rows, 1, 1))
+	sel := graph.Gather(graph.Reshape(h, h.Shape().Dim(0)*h.Shape().Dim(1), d), graph.Reshape(rows, rows.Shape().Dim(0), 1))
 	return graph.ArgMax(t.model.Head(scope, sel), -1, dtypes.Int32)
 }
 
@@ -264,7 +275,7 @@ func (b *batch) inputs() []any {
 // that feed their own batches.
 func (t *Trainer) TrainStep(examples []Example) (loss, gradNorm float64, err error) {
 	if t.cfg.microBatches() == 1 {
-		b, err := makeBatch(examples, t.cfg.Padding, t.cfg.MaxLength, t.model.Context(), false)
+		b, err := t.cfg.newBatch(examples, t.model.Context(), false)
 		if err != nil {
 			return 0, 0, fmt.Errorf("train: step %d: %w", t.step+1, err)
 		}
@@ -272,7 +283,7 @@ func (t *Trainer) TrainStep(examples []Example) (loss, gradNorm float64, err err
 	}
 	var bs []*batch
 	for i := 0; i < len(examples); i += t.cfg.BatchSize {
-		b, err := makeBatch(examples[i:min(i+t.cfg.BatchSize, len(examples))], t.cfg.Padding, t.cfg.MaxLength, t.model.Context(), false)
+		b, err := t.cfg.newBatch(examples[i:min(i+t.cfg.BatchSize, len(examples))], t.model.Context(), false)
 		if err != nil {
 			return 0, 0, fmt.Errorf("train: step %d, micro-batch %d: %w", t.step+1, len(bs)+1, err)
 		}
@@ -407,21 +418,19 @@ func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[stri
 		}
 		stepStart := time.Now()
 		pos := t.pos
-		bs := make([]*batch, 0, micro)
+		var micros [][]Example
+		micros, t.pos, order = t.cfg.stepExamples(trainSet, t.pos, order)
+		bs := make([]*batch, 0, len(micros))
 		stepTokens := 0
-		for len(bs) < micro {
-			var examples []Example
-			at := t.pos
-			examples, t.pos, order = nextBatch(trainSet, t.cfg.Seed, t.cfg.BatchSize, t.pos, order)
-			b, err := makeBatch(examples, t.cfg.Padding, t.cfg.MaxLength, t.model.Context(), false)
+		at := pos
+		for _, examples := range micros {
+			b, err := t.cfg.newBatch(examples, t.model.Context(), false)
 			if err != nil {
 				return res, fmt.Errorf("train: step %d (epoch %d, example %d): %w", t.step+1, at.Epoch, at.Next, err)
 			}
 			bs = append(bs, b)
 			stepTokens += b.tokens
-			if t.pos.Epoch != pos.Epoch {
-				break // an optimizer step does not cross epochs
-			}
+			at.Next += len(examples)
 		}
 		lr := LinearSchedule(t.cfg.LR, t.cfg.WarmupSteps, t.cfg.MaxSteps, t.step)
 		var loss, gradNorm float64
@@ -494,7 +503,7 @@ func (t *Trainer) Evaluate(split string, examples []Example) (EvalMetrics, error
 	var sumCorrect float64
 	bs := t.cfg.evalBatchSize()
 	for i := 0; i < len(examples); i += bs {
-		b, err := makeBatch(examples[i:min(i+bs, len(examples))], t.cfg.Padding, t.cfg.MaxLength, t.model.Context(), true)
+		b, err := t.cfg.newBatch(examples[i:min(i+bs, len(examples))], t.model.Context(), true)
 		if err != nil {
 			return em, fmt.Errorf("train: eval %q at step %d, examples %d…: %w", split, t.step, i, err)
 		}

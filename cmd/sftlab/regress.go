@@ -40,8 +40,8 @@ func expKernel(exp *configs.Experiment) string {
 }
 
 // toRegressRun converts a run's recorded info into the gate's view of it. A metric the run did
-// not measure (NaN, e.g. answer_loss in a run.json older than it) is left out: the gate reports
-// it missing, and a baseline never records it.
+// not measure (NaN: answer_loss in a run.json older than it, generation scores with
+// eval.samples 0) is left out: the gate reports it missing, and a baseline never records it.
 func toRegressRun(info metrics.RunInfo) regress.Run {
 	s := info.Summary
 	run := regress.Run{
@@ -56,6 +56,9 @@ func toRegressRun(info metrics.RunInfo) regress.Run {
 			regress.TrainLoss:       s.TrainLoss,
 			regress.FinalTrainLoss:  s.FinalTrainLoss,
 			regress.TokenAccuracy:   s.TokenAccuracy,
+			regress.ExactMatch:      s.ExactMatch,
+			regress.RougeL:          s.RougeL,
+			regress.ChrF:            s.ChrF,
 		},
 		Provenance: regress.Provenance{
 			GitCommit:    info.Provenance.GitCommit,
@@ -88,11 +91,11 @@ func newBaselineCmd(g *globalOpts) *cobra.Command {
 		Use:   "baseline NAME",
 		Short: "Record an experiment's finished runs as the regression baseline",
 		Long: `Baseline records, for every run of experiments/NAME.yaml, its eval_loss and answer_loss
-(valid and train), train_loss (the mean over steps) and final train_loss, and token accuracy,
-with the provenance of the code that produced them, into baselines/NAME.KERNELS.json: runs of
-the cpu backend are bit-reproducible only with the same family of SIMD matmul kernels, so each
-family (avx2, avx512) has its own baseline. Every run must have finished: run the experiment
-first.`,
+(valid and train), train_loss (the mean over steps) and final train_loss, token accuracy, and the
+exact match, ROUGE-L and chrF of its scored completions, with the provenance of the code that
+produced them, into baselines/NAME.KERNELS.json: runs of the cpu backend are bit-reproducible
+only with the same family of SIMD matmul kernels, so each family (avx2, avx512) has its own
+baseline. Every run must have finished: run the experiment first.`,
 		Example: `  sftlab run experiments/smoke.yaml && sftlab baseline smoke`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

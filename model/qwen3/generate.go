@@ -80,7 +80,7 @@ func (gen *Generator) Generate(prompt []int32, maxNew, eos int) ([]int32, error)
 				caches[i] = &KVCache{Capacity: c}
 			}
 			t := ids.Shape().Dimensions[1]
-			h := gen.m.body(scope, ids, Iota(ids.Graph(), shapes.Make(dtypes.Int32, t), 0), caches)
+			h := gen.m.body(scope, ids, Iota(ids.Graph(), shapes.Make(dtypes.Int32, t), 0), nil, caches)
 			row := Gather(Reshape(h, t, -1), Reshape(last, 1, 1)) // [1, hidden]
 			return append([]*Node{gen.m.Head(scope, row)}, flatten(caches)...)
 		})
@@ -97,7 +97,7 @@ func (gen *Generator) Generate(prompt []int32, maxNew, eos int) ([]int32, error)
 				k := in[2+2*i]
 				caches[i] = &KVCache{K: k, V: in[3+2*i], Pos: pos, Capacity: k.Shape().Dimensions[2]}
 			}
-			h := gen.m.body(scope, token, Reshape(pos, 1), caches)
+			h := gen.m.body(scope, token, Reshape(pos, 1), nil, caches)
 			return append([]*Node{gen.m.Head(scope, Reshape(h, 1, -1))}, flatten(caches)...)
 		})
 		if err != nil {

@@ -213,7 +213,8 @@ func RMSNorm(x, gain *Node, eps float64) *Node {
 }
 
 // Rotary returns the rotary-embedding tables cos, sin [T, head_dim] for positions [T] (Int32),
-// laid out as Hugging Face's (freqs, freqs) concatenation.
+// or [B, T, head_dim] for per-row positions [B, T] (packed rows), laid out as Hugging Face's
+// (freqs, freqs) concatenation.
 func Rotary(cfg Config, positions *Node) (cos, sin *Node) {
 	g := positions.Graph()
 	half := cfg.HeadDim / 2
@@ -221,22 +222,30 @@ func Rotary(cfg Config, positions *Node) (cos, sin *Node) {
 	for i := range invFreq {
 		invFreq[i] = float32(1 / math.Pow(cfg.RopeTheta, float64(2*i)/float64(cfg.HeadDim)))
 	}
-	pos := ExpandAxes(ConvertDType(positions, dtypes.Float32), -1) // [T, 1]
-	freqs := Mul(pos, ExpandAxes(Const(g, invFreq), 0))            // [T, D/2]
-	emb := Concatenate([]*Node{freqs, freqs}, 1)                   // [T, D]
+	pos := ExpandAxes(ConvertDType(positions, dtypes.Float32), -1) // [(B,) T, 1]
+	inv := Const(g, invFreq)
+	for inv.Rank() < pos.Rank() {
+		inv = ExpandAxes(inv, 0)
+	}
+	freqs := Mul(pos, inv)                        // [(B,) T, D/2]
+	emb := Concatenate([]*Node{freqs, freqs}, -1) // [(B,) T, D]
 	return Cos(emb), Sin(emb)
 }
 
-// applyRotary rotates x [B, T, n, D] by the tables cos, sin [T, D]: x·cos + rotate_half(x)·sin,
-// rotate_half(x) = (−x₂, x₁) for the halves x₁, x₂ of the last axis.
+// applyRotary rotates x [B, T, n, D] by the tables cos, sin [T, D] (or [B, T, D]):
+// x·cos + rotate_half(x)·sin, rotate_half(x) = (−x₂, x₁) for the halves x₁, x₂ of the last axis.
 func applyRotary(x, cos, sin *Node) *Node {
 	dims := x.Shape().Dimensions
 	d := dims[3]
 	x1 := Slice(x, AxisRange(), AxisRange(), AxisRange(), AxisRange(0, d/2))
 	x2 := Slice(x, AxisRange(), AxisRange(), AxisRange(), AxisRange(d/2, d))
 	rotated := Concatenate([]*Node{Neg(x2), x1}, 3)
-	c := BroadcastToDims(Reshape(cos, 1, dims[1], 1, d), dims...)
-	s := BroadcastToDims(Reshape(sin, 1, dims[1], 1, d), dims...)
+	rows := 1
+	if cos.Rank() == 3 {
+		rows = dims[0]
+	}
+	c := BroadcastToDims(Reshape(cos, rows, dims[1], 1, d), dims...)
+	s := BroadcastToDims(Reshape(sin, rows, dims[1], 1, d), dims...)
 	return Add(Mul(x, c), Mul(rotated, s))
 }
 
@@ -252,9 +261,10 @@ type KVCache struct {
 
 // Attention is Qwen3's self-attention for x [B, T, hidden] at rotary tables cos, sin: q/k/v
 // projections, per-head RMSNorm of q and k, rotary embeddings, causal grouped-query attention,
-// output projection. With a cache it also stores (prefill) or reads and updates (decoding step)
-// the keys and values.
-func Attention(scope *mlmodel.Scope, cfg Config, x, cos, sin *Node, cache *KVCache) *Node {
+// output projection. visible [B, T, T] (packed rows, see model.PackedMask) says which keys each
+// query sees; nil is plain causal attention. With a cache it also stores (prefill) or reads
+// and updates (decoding step) the keys and values.
+func Attention(scope *mlmodel.Scope, cfg Config, x, cos, sin, visible *Node, cache *KVCache) *Node {
 	g := x.Graph()
 	w := func(name string) *Node { return weight(scope, g, "self_attn."+name+".weight") }
 	dims := x.Shape().Dimensions
@@ -271,9 +281,12 @@ func Attention(scope *mlmodel.Scope, cfg Config, x, cos, sin *Node, cache *KVCac
 	var out *Node
 	switch {
 	case cache == nil || cache.Pos == nil: // whole sequence from position 0
-		rows := Iota(g, shapes.Make(dtypes.Int32, t, t), 0)
-		cols := Iota(g, shapes.Make(dtypes.Int32, t, t), 1)
-		out = attend(cfg, q, k, v, LessOrEqual(cols, rows))
+		if visible == nil {
+			rows := Iota(g, shapes.Make(dtypes.Int32, t, t), 0)
+			cols := Iota(g, shapes.Make(dtypes.Int32, t, t), 1)
+			visible = LessOrEqual(cols, rows)
+		}
+		out = attend(cfg, q, k, v, visible)
 		if cache != nil {
 			cache.K, cache.V = padTo(k, cache.Capacity), padTo(v, cache.Capacity)
 		}
@@ -301,7 +314,8 @@ func padTo(x *Node, capacity int) *Node {
 
 // attend computes softmax(q·kᵀ/√D + mask)·v for queries q [B, T, nh, D] and keys, values
 // [B, nkv, S, D], where query head h reads key/value head h / (nh/nkv) (Hugging Face's
-// repeat_kv) and visible [T, S] says which keys each query sees. Returns [B, T, nh·D].
+// repeat_kv) and visible [T, S] (or [B, T, S], per row) says which keys each query sees.
+// Returns [B, T, nh·D].
 // The products are laid out as [batch, M, K]·[batch, K, N] to hit the fast matmul kernels.
 func attend(cfg Config, q, k, v, visible *Node) *Node {
 	b, t := q.Shape().Dimensions[0], q.Shape().Dimensions[1]
@@ -315,7 +329,11 @@ func attend(cfg Config, q, k, v, visible *Node) *Node {
 	scores := DotGeneral(qh, []int{2}, []int{0}, kt, []int{1}, []int{0}) // [B·nkv, G·T, S]
 	scores = MulScalar(scores, 1/math.Sqrt(float64(d)))
 	scores = Reshape(scores, b, nkv, groups, t, s)
-	mask := BroadcastToDims(Reshape(visible, 1, 1, 1, t, s), b, nkv, groups, t, s)
+	rows := 1
+	if visible.Rank() == 3 {
+		rows = b
+	}
+	mask := BroadcastToDims(Reshape(visible, rows, 1, 1, t, s), b, nkv, groups, t, s)
 	scores = Where(mask, scores, BroadcastToDims(Scalar(q.Graph(), dtypes.Float32, -1e30), b, nkv, groups, t, s))
 	probs := Reshape(model.LastAxisSoftmax(scores), b*nkv, groups*t, s)
 	out := DotGeneral(probs, []int{2}, []int{0}, Reshape(v, b*nkv, s, d), []int{1}, []int{0}) // [B·nkv, G·T, D]
@@ -331,16 +349,18 @@ func MLP(scope *mlmodel.Scope, cfg Config, x *Node) *Node {
 	return linear(Mul(model.SiLU(gate), linear(x, w("up_proj"))), w("down_proj"))
 }
 
-// Block is one decoder layer: pre-norm attention and pre-norm MLP, each added to the residual.
-func Block(scope *mlmodel.Scope, cfg Config, x, cos, sin *Node, cache *KVCache) *Node {
+// Block is one decoder layer: pre-norm attention (with Attention's visible) and pre-norm MLP,
+// each added to the residual.
+func Block(scope *mlmodel.Scope, cfg Config, x, cos, sin, visible *Node, cache *KVCache) *Node {
 	g := x.Graph()
-	x = Add(x, Attention(scope, cfg, RMSNorm(x, weight(scope, g, "input_layernorm.weight"), cfg.RMSNormEps), cos, sin, cache))
+	x = Add(x, Attention(scope, cfg, RMSNorm(x, weight(scope, g, "input_layernorm.weight"), cfg.RMSNormEps), cos, sin, visible, cache))
 	x = Add(x, MLP(scope, cfg, RMSNorm(x, weight(scope, g, "post_attention_layernorm.weight"), cfg.RMSNormEps)))
 	return x
 }
 
-// body runs the embedding, the layers and the final norm on ids [B, T] at positions [T].
-func (m *Model) body(scope *mlmodel.Scope, ids, positions *Node, caches []*KVCache) *Node {
+// body runs the embedding, the layers and the final norm on ids [B, T] at positions [T] (or
+// [B, T] with visible, for packed rows; see Attention).
+func (m *Model) body(scope *mlmodel.Scope, ids, positions, visible *Node, caches []*KVCache) *Node {
 	g := ids.Graph()
 	cfg := m.cfg
 	embed := weight(scope, g, "model.embed_tokens.weight")
@@ -352,7 +372,7 @@ func (m *Model) body(scope *mlmodel.Scope, ids, positions *Node, caches []*KVCac
 		if caches != nil {
 			cache = caches[l]
 		}
-		x = Block(layers.At("%d", l), cfg, x, cos, sin, cache)
+		x = Block(layers.At("%d", l), cfg, x, cos, sin, visible, cache)
 	}
 	return RMSNorm(x, weight(scope, g, "model.norm.weight"), cfg.RMSNormEps)
 }
@@ -364,7 +384,7 @@ func (m *Model) Hidden(scope *mlmodel.Scope, ids, mask *Node) *Node {
 	_ = mask
 	t := ids.Shape().Dimensions[1]
 	positions := Iota(ids.Graph(), shapes.Make(dtypes.Int32, t), 0)
-	return m.body(scope, ids, positions, nil)
+	return m.body(scope, ids, positions, nil, nil)
 }
 
 // Head builds the logits [N, vocab] for hidden-state rows h [N, hidden]: h·Eᵀ with the token
