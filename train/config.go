@@ -29,7 +29,6 @@ type Config struct {
 	EvalEvery       int     // evaluate every N steps (and at the end); 0 = only at the end
 	CheckpointEvery int     // checkpoint every N steps (and at the end) when CheckpointDir is set
 	CheckpointDir   string  // where checkpoints go; "" = no checkpoints
-	Resume          bool    // continue from the latest checkpoint in CheckpointDir, if there is one
 	// Pack places several examples per row, up to MaxLength tokens (the model must be a
 	// PackedModel). Batches still hold BatchSize examples, so every step sees the same examples
 	// as unpacked and its loss is the same up to float rounding; only the padding shrinks.
@@ -88,9 +87,6 @@ func (c Config) Validate() error {
 	}
 	if c.CheckpointEvery < 0 {
 		bad("checkpoint_every", "must be ≥ 0, got %d", c.CheckpointEvery)
-	}
-	if c.Resume && c.CheckpointDir == "" {
-		bad("resume", "needs checkpoint_dir")
 	}
 	return errors.Join(errs...)
 }

@@ -57,10 +57,9 @@ type Hooks struct {
 
 // Result is what Run returns.
 type Result struct {
-	Steps       int                    // optimizer steps done
-	ResumedFrom int                    // step of the checkpoint the run continued from (0 = fresh)
-	Last        StepMetrics            // metrics of the last step run (zero if none ran)
-	Evals       map[string]EvalMetrics // last evaluation of each split
+	Steps int                    // optimizer steps done
+	Last  StepMetrics            // metrics of the last step run (zero if none ran)
+	Evals map[string]EvalMetrics // last evaluation of each split
 }
 
 // Trainer holds a model's weights, optimizer state and compiled graphs. It is not safe for
@@ -368,20 +367,13 @@ func (t *Trainer) trainAccumulated(bs []*batch) (loss, gradNorm float64, err err
 // and at the end (splits in name order), and checkpointing every cfg.CheckpointEvery steps and
 // at the end when cfg.CheckpointDir is set. Each optimizer step consumes cfg.GradAccum
 // micro-batches of cfg.BatchSize examples (one batch when GradAccum ≤ 1), in the order of one
-// batch of BatchSize·GradAccum examples; the last step of an epoch may have fewer. With cfg.Resume it first loads the latest checkpoint
-// there, if any. It stops early, with the error, on a hook error, ctx cancellation or a
+// batch of BatchSize·GradAccum examples; the last step of an epoch may have fewer. It continues
+// from the trainer's state: call LoadLatestCheckpoint first to resume. It stops early, with the error, on a hook error, ctx cancellation or a
 // non-finite loss (errors.Is(err, ErrDiverged)).
 func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[string][]Example, hooks Hooks) (Result, error) {
 	res := Result{Evals: map[string]EvalMetrics{}}
 	if len(trainSet) == 0 {
 		return res, errors.New("train: empty training set")
-	}
-	if t.cfg.Resume {
-		step, err := t.LoadLatestCheckpoint()
-		if err != nil {
-			return res, err
-		}
-		res.ResumedFrom = step
 	}
 	micro := t.cfg.microBatches()
 	stepBatch := t.cfg.BatchSize * micro // examples per optimizer step
