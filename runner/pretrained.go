@@ -19,7 +19,7 @@ import (
 	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/internal/atomicfile"
 	"github.com/sftlab/sftlab/model"
-	"github.com/sftlab/sftlab/model/qwen3"
+	"github.com/sftlab/sftlab/model/decoder"
 	"github.com/sftlab/sftlab/safetensors"
 	"github.com/sftlab/sftlab/tokenizer"
 	"github.com/sftlab/sftlab/train"
@@ -65,7 +65,7 @@ func hasTokenizer(dir string) bool {
 // while the sweep is prepared, so these problems stop the sweep before any training starts.
 func (r *Runner) modelTokenizer(cfg configs.Config) (*tokenizer.Tokenizer, error) {
 	var errs []error
-	var qc qwen3.Config
+	var qc decoder.Config
 	if dir := cfg.Model.Pretrained; dir != "" {
 		var err error
 		if qc, err = pretrainedConfig(dir); err != nil {
@@ -88,20 +88,20 @@ func (r *Runner) modelTokenizer(cfg configs.Config) (*tokenizer.Tokenizer, error
 }
 
 // pretrainedConfig checks that dir is a model directory and reads its config.json.
-func pretrainedConfig(dir string) (qwen3.Config, error) {
+func pretrainedConfig(dir string) (decoder.Config, error) {
 	info, err := os.Stat(dir)
 	if err != nil || !info.IsDir() {
-		return qwen3.Config{}, fmt.Errorf("model.pretrained: %q is not a directory: give a local Hugging Face Qwen3 model directory (config.json, *.safetensors, tokenizer.json), e.g. --set model.pretrained=/models/Qwen3-4B, downloaded with `huggingface-cli download Qwen/Qwen3-4B --local-dir /models/Qwen3-4B`", dir)
+		return decoder.Config{}, fmt.Errorf("model.pretrained: %q is not a directory: give a local Hugging Face Qwen3 model directory (config.json, *.safetensors, tokenizer.json), e.g. --set model.pretrained=/models/Qwen3-4B, downloaded with `huggingface-cli download Qwen/Qwen3-4B --local-dir /models/Qwen3-4B`", dir)
 	}
-	qc, err := qwen3.LoadConfig(filepath.Join(dir, hfConfigFile))
+	qc, err := decoder.LoadConfig(filepath.Join(dir, hfConfigFile))
 	if err != nil {
-		return qwen3.Config{}, fmt.Errorf("model.pretrained: %w", err)
+		return decoder.Config{}, fmt.Errorf("model.pretrained: %w", err)
 	}
 	return qc, nil
 }
 
 // checkPretrained checks that the run's tokenizer and lengths fit the pretrained model.
-func checkPretrained(cfg configs.Config, qc qwen3.Config, tok *tokenizer.Tokenizer) error {
+func checkPretrained(cfg configs.Config, qc decoder.Config, tok *tokenizer.Tokenizer) error {
 	var errs []error
 	if tok.VocabSize() > qc.VocabSize {
 		src := "the built-in Qwen3 tokenizer"
@@ -137,7 +137,7 @@ func savedDType(dtype string) (safetensors.DType, error) {
 // storeModel is a Qwen3 model that remembers the store Init filled (the trainer's), so that the
 // cached generator reads the trained weights.
 type storeModel struct {
-	*qwen3.Model
+	*decoder.Model
 	store *mlmodel.Store
 }
 
@@ -157,7 +157,7 @@ func buildPretrained(cfg configs.Config, p *prepared, be compute.Backend) (*buil
 	if err != nil {
 		return nil, err
 	}
-	m, err := qwen3.LoadDir(dir)
+	m, err := decoder.LoadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("model.pretrained: %w", err)
 	}
@@ -167,7 +167,7 @@ func buildPretrained(cfg configs.Config, p *prepared, be compute.Backend) (*buil
 	}
 	sm := &storeModel{Model: m}
 	tokDir := tokenizerDir(cfg)
-	var gen *qwen3.Generator
+	var gen *decoder.Generator
 	return &builtModel{
 		model: sm,
 		close: m.Close,
@@ -182,7 +182,7 @@ func buildPretrained(cfg configs.Config, p *prepared, be compute.Backend) (*buil
 				return nil, fmt.Errorf("model.pretrained %s: generate before the trainer initialised the model", dir)
 			}
 			if gen == nil {
-				gen = qwen3.NewGenerator(be, sm.store, m)
+				gen = decoder.NewGenerator(be, sm.store, m)
 			}
 			return gen.Generate(prompt, maxNewTokens, int(stop))
 		},
@@ -310,7 +310,7 @@ func loadTrainedQwen3(runDir string, cfg configs.Config, be compute.Backend) (*T
 	if err != nil {
 		return nil, err
 	}
-	m, err := qwen3.LoadDir(dir)
+	m, err := decoder.LoadDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +322,7 @@ func loadTrainedQwen3(runDir string, cfg configs.Config, be compute.Backend) (*T
 	if err != nil {
 		return nil, err
 	}
-	gen := qwen3.NewGenerator(be, store, m)
+	gen := decoder.NewGenerator(be, store, m)
 	return &Trained{
 		Config:    cfg,
 		Tokenizer: tok,

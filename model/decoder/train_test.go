@@ -1,4 +1,4 @@
-package qwen3_test
+package decoder_test
 
 import (
 	"encoding/json"
@@ -8,11 +8,11 @@ import (
 	"testing"
 
 	"github.com/sftlab/sftlab/backend"
-	"github.com/sftlab/sftlab/model/qwen3"
+	"github.com/sftlab/sftlab/model/decoder"
 	"github.com/sftlab/sftlab/train"
 )
 
-var _ train.Model = (*qwen3.Model)(nil)
+var _ train.Model = (*decoder.Model)(nil)
 
 // TestFineTune trains the tiny fixture with the train package, checks that its step-0 eval loss
 // is the reference loss, that the loss falls, and that the saved checkpoint reloads to the same
@@ -40,7 +40,7 @@ func TestFineTune(t *testing.T) {
 	example := train.Example{IDs: ref.InputIDs, Labels: ref.InputIDs}
 	evalSet := []train.Example{example}
 
-	m, err := qwen3.LoadDir(dir)
+	m, err := decoder.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestFineTune(t *testing.T) {
 	if err := m.Save(tr.Store(), out); err != nil {
 		t.Fatal(err)
 	}
-	reloaded, err := qwen3.LoadDir(out)
+	reloaded, err := decoder.LoadDir(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestFineTune(t *testing.T) {
 	}
 
 	// The cached generator reads the trainer's store and agrees with the trainer's own decoder.
-	gen := qwen3.NewGenerator(be, tr.Store(), m)
+	gen := decoder.NewGenerator(be, tr.Store(), m)
 	prompt := ref.InputIDs[:4]
 	cached, err := gen.Generate(prompt, 6, -1)
 	if err != nil {
@@ -127,7 +127,7 @@ func TestResumeBitIdentical(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := qwen3.LoadDir(filepath.Join("testdata", "tiny_untied"))
+	m, err := decoder.LoadDir(filepath.Join("testdata", "tiny_untied"))
 	if err != nil {
 		t.Fatal(err)
 	}

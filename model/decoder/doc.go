@@ -1,4 +1,4 @@
-// Package qwen3 runs and fine-tunes the Qwen3 decoder-only architecture from a local Hugging Face
+// Package decoder runs and fine-tunes the Qwen3 decoder-only architecture from a local Hugging Face
 // model directory.
 //
 // [LoadDir] reads config.json and the safetensors weights (one file or a sharded set); [Model]
@@ -12,4 +12,4 @@
 // Variables live in the store under Hugging Face's tensor names with "/" for ".", e.g.
 // "/model/layers/0/self_attn/q_proj/weight". Linear weights are stored transposed, [in, out], so
 // that projections hit the backend's fast matmul layout; loading and saving transpose them.
-package qwen3
+package decoder
