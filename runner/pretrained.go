@@ -91,7 +91,7 @@ func (r *Runner) modelTokenizer(cfg configs.Config) (*tokenizer.Tokenizer, error
 func pretrainedConfig(dir string) (decoder.Config, error) {
 	info, err := os.Stat(dir)
 	if err != nil || !info.IsDir() {
-		return decoder.Config{}, fmt.Errorf("model.pretrained: %q is not a directory: give a local Hugging Face Qwen3 model directory (config.json, *.safetensors, tokenizer.json), e.g. --set model.pretrained=/models/Qwen3-4B, downloaded with `huggingface-cli download Qwen/Qwen3-4B --local-dir /models/Qwen3-4B`", dir)
+		return decoder.Config{}, fmt.Errorf("model.pretrained: %q is not a directory: give a local Hugging Face model directory of a Llama, Qwen2 or Qwen3 model (config.json, *.safetensors, tokenizer.json), e.g. --set model.pretrained=/models/Qwen3-4B, downloaded with `huggingface-cli download Qwen/Qwen3-4B --local-dir /models/Qwen3-4B`", dir)
 	}
 	qc, err := decoder.LoadConfig(filepath.Join(dir, hfConfigFile))
 	if err != nil {

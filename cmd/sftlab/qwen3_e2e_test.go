@@ -20,7 +20,7 @@ const qwen3Vocab = 151936
 func writeTinyQwen3(t *testing.T, vocab int) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "qwen3-tiny")
-	cfg := decoder.Config{
+	cfg := decoder.Config{ModelType: "qwen3",
 		VocabSize: vocab, HiddenSize: 32, IntermediateSize: 64, NumHiddenLayers: 2,
 		NumAttentionHeads: 4, NumKeyValueHeads: 2, HeadDim: 8, RMSNormEps: 1e-6, RopeTheta: 1e6,
 		MaxPositionEmbeddings: 1024, TieWordEmbeddings: true, TorchDtype: "bfloat16",

@@ -16,7 +16,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := decoder.Config{
+	cfg := decoder.Config{ModelType: "qwen3",
 		VocabSize: 512, HiddenSize: 128, IntermediateSize: 512, NumHiddenLayers: 2,
 		NumAttentionHeads: 4, NumKeyValueHeads: 2, HeadDim: 32, RMSNormEps: 1e-6, RopeTheta: 1e6,
 		MaxPositionEmbeddings: 128,
