@@ -15,9 +15,15 @@ const (
 	clipEpsilon = 1e-6
 )
 
-// rowLogits builds the logits [n, V] of the model at the flat positions rows [n] of the batch.
-func rowLogits(m Model, scope *mlmodel.Scope, ids, mask, rows *graph.Node) *graph.Node {
-	h := m.Hidden(scope, ids, mask) // (B, T, D)
+// rowLogits builds the logits [n, V] of the model at the flat positions rows [n] of the batch;
+// rng is the random state of a training graph of a TrainingModel, nil otherwise.
+func rowLogits(m Model, scope *mlmodel.Scope, ids, mask, rows, rng *graph.Node) *graph.Node {
+	var h *graph.Node
+	if tm, ok := m.(TrainingModel); ok && rng != nil {
+		h = tm.HiddenTraining(scope, ids, mask, rng) // (B, T, D)
+	} else {
+		h = m.Hidden(scope, ids, mask) // (B, T, D)
+	}
 	b, t, d := h.Shape().Dim(0), h.Shape().Dim(1), h.Shape().Dim(2)
 	n := rows.Shape().Dim(0)
 	sel := graph.Gather(graph.Reshape(h, b*t, d), graph.Reshape(rows, n, 1)) // (n, D)
