@@ -66,6 +66,12 @@ func idExcluded(key string) bool {
 	return strings.HasPrefix(key, "report.") || strings.HasPrefix(key, "regress.") || strings.HasPrefix(key, "sweep.")
 }
 
+// loraOff reports whether the LoRA keys are left out of c's run ID: with model.lora.rank 0
+// LoRA is off and its other keys change nothing (and IDs stay those of before LoRA existed).
+func (c Config) loraOff(key string) bool {
+	return c.Model.LoRA.Rank == 0 && strings.HasPrefix(key, "model.lora.")
+}
+
 // idVersion prefixes the hashed text, so that a change in the canonical form changes every ID.
 const idVersion = "sftlab-config-v1\n"
 
@@ -76,7 +82,7 @@ func (c Config) Canonical() string {
 	var b strings.Builder
 	b.WriteString(idVersion)
 	for _, k := range sortedKeys(flat) {
-		if idExcluded(k) {
+		if idExcluded(k) || c.loraOff(k) {
 			continue
 		}
 		v, err := json.Marshal(flat[k])
@@ -91,7 +97,8 @@ func (c Config) Canonical() string {
 // ID returns the run ID of c: the first 12 hex digits of the SHA-256 of Canonical. Keys that
 // do not change what training computes are not hashed (see idExcluded in flat.go): name,
 // description, output.dir, report.*, regress.*, sweep.*, model.preset (its dimensions are
-// hashed), eval.samples, eval.max_new_tokens, train.checkpoint_every and backend.plugin.
+// hashed), eval.samples, eval.max_new_tokens, train.checkpoint_every and backend.plugin, and
+// model.lora.* while model.lora.rank is 0.
 func (c Config) ID() string {
 	sum := sha256.Sum256([]byte(c.Canonical()))
 	return hex.EncodeToString(sum[:])[:12]
