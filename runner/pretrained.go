@@ -147,10 +147,12 @@ func (s *storeModel) Init(store *mlmodel.Store, seed uint64) error {
 	return s.Model.Init(store, seed)
 }
 
-// buildPretrained loads the Qwen3 model of model.pretrained. Its vocabulary is the tokenizer's
-// whole one (model.vocab and the size keys are not used); after training, save writes the
-// fine-tuned weights (in model.dtype) with config.json and the tokenizer files into the run's
-// model/ folder, a Hugging Face model directory; samples are decoded with the key/value cache.
+// buildPretrained loads the model of model.pretrained (Llama, Qwen2 or Qwen3), with fresh LoRA
+// adapters when model.lora.rank > 0. Its vocabulary is the tokenizer's whole one (model.vocab
+// and the size keys are not used); after training, save writes the fine-tuned weights (in
+// model.dtype) with config.json and the tokenizer files into the run's model/ folder, a Hugging
+// Face model directory, or for a LoRA run the adapters into adapter/ (PEFT's layout); samples
+// are decoded with the key/value cache.
 func buildPretrained(cfg configs.Config, p *prepared, be compute.Backend) (*builtModel, error) {
 	dir := cfg.Model.Pretrained
 	dtype, err := savedDType(cfg.Model.DType)
@@ -165,6 +167,10 @@ func buildPretrained(cfg configs.Config, p *prepared, be compute.Backend) (*buil
 		m.Close()
 		return nil, err
 	}
+	if err := addLoRA(cfg, m); err != nil {
+		m.Close()
+		return nil, err
+	}
 	sm := &storeModel{Model: m}
 	tokDir := tokenizerDir(cfg)
 	var gen *decoder.Generator
@@ -172,6 +178,9 @@ func buildPretrained(cfg configs.Config, p *prepared, be compute.Backend) (*buil
 		model: sm,
 		close: m.Close,
 		save: func(trainer *train.Trainer, out string) error {
+			if usesLoRA(cfg) {
+				return saveAdapter(cfg, m, trainer, p.dir) // runDir/adapter instead of out
+			}
 			if err := m.SaveAs(trainer.Store(), out, dtype); err != nil {
 				return err
 			}
@@ -296,8 +305,12 @@ func LoadTrained(runDir, backendName string) (trained *Trained, err error) {
 	return trained, nil
 }
 
-// loadTrainedQwen3 loads the fine-tuned model that a pretrained run saved in runDir/model.
+// loadTrainedQwen3 loads the fine-tuned model that a pretrained run saved in runDir/model, or
+// for a LoRA run its base with the adapters of runDir/adapter.
 func loadTrainedQwen3(runDir string, cfg configs.Config, be compute.Backend) (*Trained, error) {
+	if usesLoRA(cfg) {
+		return loadTrainedLoRA(runDir, cfg, be)
+	}
 	dir := filepath.Join(runDir, modelDir)
 	if _, err := os.Stat(filepath.Join(dir, hfConfigFile)); err != nil {
 		return nil, fmt.Errorf("no fine-tuned model in %s (the run saves it when training finishes; see run.json): %w", dir, err)

@@ -48,6 +48,7 @@ sweeping formats, masking, learning rates, steps and seeds, and reports the resu
 		newCompareCmd,
 		newPreviewCmd,
 		newGenerateCmd,
+		newMergeCmd,
 	} {
 		root.AddCommand(newCmd(g))
 	}
