@@ -42,13 +42,19 @@ regress: build
 baseline: build
 	./$(BIN) baseline $(NAME)
 
-# Train the benchmark configurations T1 and T2 for 20 steps and compare with the PyTorch peer
-# (run only when $(PYTHON) imports torch); the last lines are one JSON object per configuration.
-PEER    ?= ../shared/peer/peer_torch_gpt.py
-PYTHON  ?= /usr/bin/python3
+# Train the benchmark configurations and compare each with its PyTorch peer (run only when
+# $(PYTHON) imports torch): the GPTs T1 and T2 for 20 steps against $(PEER), then Qwen3-0.6B's
+# real shapes (random weights, batch 2 × 128 tokens), fully fine-tuned and with rank-16 LoRA on
+# all seven projections, for 4 steps against $(PEER_QWEN3). Each configuration runs alone, one
+# after the other: a full 0.6B step needs about 10 GB on each side. The last lines are one JSON
+# object per configuration. BENCH_CONFIGS=T1,T2 keeps to the small ones.
+PEER          ?= ../shared/peer/peer_torch_gpt.py
+PEER_QWEN3    ?= ../shared/peer/peer_torch_qwen3.py
+PYTHON        ?= /usr/bin/python3
+BENCH_CONFIGS ?= T1,T2,Q0.6B,Q0.6B-LoRA16
 bench:
 	$(GO) build -o bin/sftlab-bench ./cmd/sftlab-bench
-	./bin/sftlab-bench -configs T1,T2 -steps 20 -peer $(PEER) -python $(PYTHON)
+	./bin/sftlab-bench -configs $(BENCH_CONFIGS) -peer $(PEER) -peer-qwen3 $(PEER_QWEN3) -python $(PYTHON)
 
 vet:
 	$(GO) vet ./...

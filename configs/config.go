@@ -47,6 +47,28 @@ type ModelConfig struct {
 	Pretrained string `yaml:"pretrained"`
 	// DType is the parameter type: "float32" or "bfloat16".
 	DType string `yaml:"dtype"`
+	// LoRA trains low-rank adapters on a frozen pretrained model instead of all of its weights.
+	LoRA LoRAConfig `yaml:"lora"`
+}
+
+// LoRAConfig sets the low-rank adapters of a pretrained model, with the meaning of PEFT's
+// LoraConfig (r, lora_alpha, lora_dropout, target_modules). Rank 0 turns LoRA off: every
+// weight trains.
+type LoRAConfig struct {
+	// Rank is the adapters' rank r; 0 fine-tunes every weight instead.
+	Rank int `yaml:"rank"`
+	// Alpha scales the adapters' output by Alpha/Rank.
+	Alpha float64 `yaml:"alpha"`
+	// Dropout is the dropout probability on the adapters' input, in training only.
+	Dropout float64 `yaml:"dropout"`
+	// Targets names the adapted projections: q_proj, k_proj, v_proj, o_proj, gate_proj,
+	// up_proj, down_proj.
+	Targets []string `yaml:"targets"`
+}
+
+// LoRATargets are the projections model.lora.targets may name, in a layer's order.
+func LoRATargets() []string {
+	return []string{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
 }
 
 // DataConfig selects the dataset, how each example is rendered, masked and padded, and the
@@ -229,6 +251,12 @@ func Default() Config {
 			Preset: "tiny",
 			Vocab:  "compact",
 			DType:  "float32",
+			LoRA: LoRAConfig{
+				Rank:    0,
+				Alpha:   16,
+				Dropout: 0,
+				Targets: []string{"q_proj", "k_proj", "v_proj", "o_proj"},
+			},
 		}.WithSize(tiny),
 		Data: DataConfig{
 			Dataset:       "builtin:teaching_zh",

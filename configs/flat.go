@@ -72,6 +72,12 @@ func AffectsResults(key string) bool {
 	return true
 }
 
+// loraOff reports whether the LoRA keys are left out of c's run ID: with model.lora.rank 0
+// LoRA is off and its other keys change nothing (and IDs stay those of before LoRA existed).
+func (c Config) loraOff(key string) bool {
+	return c.Model.LoRA.Rank == 0 && strings.HasPrefix(key, "model.lora.")
+}
+
 // idVersion prefixes the hashed text, so that a change in the canonical form changes every ID.
 const idVersion = "sftlab-config-v1\n"
 
@@ -82,7 +88,7 @@ func (c Config) Canonical() string {
 	var b strings.Builder
 	b.WriteString(idVersion)
 	for _, k := range sortedKeys(flat) {
-		if !AffectsResults(k) {
+		if !AffectsResults(k) || c.loraOff(k) {
 			continue
 		}
 		v, err := json.Marshal(flat[k])
@@ -97,7 +103,8 @@ func (c Config) Canonical() string {
 // ID returns the run ID of c: the first 12 hex digits of the SHA-256 of Canonical. Keys that
 // do not change what training computes are not hashed (see AffectsResults): name,
 // description, output.dir, report.*, regress.*, sweep.*, model.preset (its dimensions are
-// hashed), eval.generate_every, train.checkpoint_every, backend.plugin and cluster.*.
+// hashed), eval.generate_every, train.checkpoint_every, backend.plugin, cluster.*, and
+// model.lora.* while model.lora.rank is 0.
 func (c Config) ID() string {
 	sum := sha256.Sum256([]byte(c.Canonical()))
 	return hex.EncodeToString(sum[:])[:12]

@@ -83,6 +83,30 @@ func (c Config) validate(errs *ErrorList) {
 		}
 	}
 
+	if l := m.LoRA; l.Rank != 0 {
+		if l.Rank < 0 {
+			errs.add(p("model.lora.rank"), "must be ≥ 0 (0 turns LoRA off), got %d", l.Rank)
+		} else if m.Pretrained == "" {
+			errs.add(p("model.lora.rank"), "is %d but model.pretrained is empty: LoRA adapts a pretrained model; set model.pretrained or model.lora.rank: 0", l.Rank)
+		}
+		if !(l.Alpha > 0) || math.IsInf(l.Alpha, 0) {
+			errs.add(p("model.lora.alpha"), "must be a finite number > 0, got %v", l.Alpha)
+		}
+		if !(l.Dropout >= 0 && l.Dropout < 1) {
+			errs.add(p("model.lora.dropout"), "must be in [0, 1), got %v", l.Dropout)
+		}
+		if len(l.Targets) == 0 {
+			errs.add(p("model.lora.targets"), "empty: name some of %s", strings.Join(LoRATargets(), ", "))
+		}
+		for i, tgt := range l.Targets {
+			if !slices.Contains(LoRATargets(), tgt) {
+				errs.add(p("model.lora.targets"), "%q is not a projection: want some of %s%s", tgt, strings.Join(LoRATargets(), ", "), suggestion([]string{tgt}, LoRATargets()))
+			} else if slices.Contains(l.Targets[:i], tgt) {
+				errs.add(p("model.lora.targets"), "%q is listed twice", tgt)
+			}
+		}
+	}
+
 	d := c.Data
 	if d.Dataset == "" || d.Dataset == "builtin:" {
 		errs.add(p("data.dataset"), `missing: give "builtin:NAME" or the path of a .jsonl, .json, .parquet or .arrow file`)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/internal/atomicfile"
-	"github.com/sftlab/sftlab/model/qwen3"
+	"github.com/sftlab/sftlab/model/decoder"
 	"github.com/sftlab/sftlab/safetensors"
 	"github.com/sftlab/sftlab/tokenizer"
 	"github.com/sftlab/sftlab/train"
@@ -33,10 +33,12 @@ const (
 // fine-tuned model when the tokenizer's directory has them; tokenizer_config.json is required.
 var tokenizerCompanions = []string{"tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json", "merges.txt"}
 
-// pretrainedKind is a pretrained Hugging Face model (model.pretrained, a local directory)
-// fine-tuned in full over the tokenizer's whole vocabulary. After training its run folder keeps
-// model/, a Hugging Face model directory with the fine-tuned weights (in model.dtype), its
-// config.json and the tokenizer files; samples are decoded with the key/value cache.
+// pretrainedKind is a pretrained Hugging Face model (model.pretrained, a local directory of a
+// Llama, Qwen2 or Qwen3 model) fine-tuned over the tokenizer's whole vocabulary, in full or,
+// with model.lora.rank > 0, through LoRA adapters (lora.go). After training its run folder
+// keeps model/, a Hugging Face model directory with the fine-tuned weights (in model.dtype), its
+// config.json and the tokenizer files, or for a LoRA run adapter/ in PEFT's layout; samples are
+// decoded with the key/value cache.
 type pretrainedKind struct{}
 
 // tokenizerDir is data.tokenizer when set; else the model directory itself when it holds
@@ -64,9 +66,9 @@ func (k pretrainedKind) check(cfg configs.Config, tok *tokenizer.Tokenizer) erro
 	dir := cfg.Model.Pretrained
 	info, err := os.Stat(dir)
 	if err != nil || !info.IsDir() {
-		return fmt.Errorf("model.pretrained: %q is not a directory: give a local Hugging Face Qwen3 model directory (config.json, *.safetensors, tokenizer.json), e.g. --set model.pretrained=/models/Qwen3-4B, downloaded with `huggingface-cli download Qwen/Qwen3-4B --local-dir /models/Qwen3-4B`", dir)
+		return fmt.Errorf("model.pretrained: %q is not a directory: give a local Hugging Face model directory of a Llama, Qwen2 or Qwen3 model (config.json, *.safetensors, tokenizer.json), e.g. --set model.pretrained=/models/Qwen3-4B, downloaded with `huggingface-cli download Qwen/Qwen3-4B --local-dir /models/Qwen3-4B`", dir)
 	}
-	qc, err := qwen3.LoadConfig(filepath.Join(dir, hfConfigFile))
+	qc, err := decoder.LoadConfig(filepath.Join(dir, hfConfigFile))
 	if err != nil {
 		return fmt.Errorf("model.pretrained: %w", err)
 	}
@@ -105,7 +107,7 @@ func savedDType(dtype string) (safetensors.DType, error) {
 // storeModel is a Qwen3 model that remembers the store Init filled (the trainer's), so that the
 // cached generator reads the trained weights.
 type storeModel struct {
-	*qwen3.Model
+	*decoder.Model
 	store *mlmodel.Store
 }
 
@@ -123,17 +125,24 @@ func (k pretrainedKind) build(cfg configs.Config, p *prepared, be compute.Backen
 	if err != nil {
 		return nil, err
 	}
-	m, err := qwen3.LoadDir(dir)
+	m, err := decoder.LoadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("model.pretrained: %w", err)
 	}
+	if err := addLoRA(cfg, m); err != nil {
+		m.Close()
+		return nil, err
+	}
 	sm := &storeModel{Model: m}
 	tokDir := k.tokenizerDir(cfg)
-	var gen *qwen3.Generator
+	var gen *decoder.Generator
 	return &builtModel{
 		model: sm,
 		close: m.Close,
 		save: func(trainer *train.Trainer, out string) error {
+			if usesLoRA(cfg) {
+				return saveAdapter(cfg, m, trainer, p.dir) // runDir/adapter instead of out
+			}
 			if err := m.SaveAs(trainer.Store(), out, dtype); err != nil {
 				return err
 			}
@@ -144,7 +153,7 @@ func (k pretrainedKind) build(cfg configs.Config, p *prepared, be compute.Backen
 				return nil, fmt.Errorf("model.pretrained %s: generate before the trainer initialised the model", dir)
 			}
 			if gen == nil {
-				gen = qwen3.NewGenerator(be, sm.store, m)
+				gen = decoder.NewGenerator(be, sm.store, m)
 			}
 			return gen.Generate(prompt, maxNewTokens, int(stop))
 		},
@@ -154,6 +163,9 @@ func (k pretrainedKind) build(cfg configs.Config, p *prepared, be compute.Backen
 // loadTrained loads the fine-tuned model that the run saved in runDir/model, with the
 // tokenizer files there (or the run's configured tokenizer when there are none).
 func (k pretrainedKind) loadTrained(runDir string, cfg configs.Config, be compute.Backend) (*Trained, error) {
+	if usesLoRA(cfg) {
+		return loadTrainedLoRA(runDir, cfg, be)
+	}
 	dir := filepath.Join(runDir, modelDir)
 	if _, err := os.Stat(filepath.Join(dir, hfConfigFile)); err != nil {
 		return nil, fmt.Errorf("no fine-tuned model in %s (the run saves it when training finishes; see run.json): %w", dir, err)
@@ -166,7 +178,7 @@ func (k pretrainedKind) loadTrained(runDir string, cfg configs.Config, be comput
 	if err != nil {
 		return nil, err
 	}
-	m, err := qwen3.LoadDir(dir)
+	m, err := decoder.LoadDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +190,7 @@ func (k pretrainedKind) loadTrained(runDir string, cfg configs.Config, be comput
 	if err != nil {
 		return nil, err
 	}
-	gen := qwen3.NewGenerator(be, store, m)
+	gen := decoder.NewGenerator(be, store, m)
 	return &Trained{
 		Config:    cfg,
 		Tokenizer: tok,

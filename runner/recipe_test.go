@@ -77,7 +77,7 @@ func TestModelChecksStopTheSweep(t *testing.T) {
 		sets []string
 		want []string
 	}{
-		{"pretrained vocabulary smaller than the tokenizer's", []string{"model.pretrained=../model/qwen3/testdata/tiny"},
+		{"pretrained vocabulary smaller than the tokenizer's", []string{"model.pretrained=../model/decoder/testdata/tiny"},
 			[]string{"config.json vocab_size", "is smaller than the 151669 tokens of the tokenizer"}},
 		{"pretrained directory missing", []string{"model.pretrained=/nonexistent/model"},
 			[]string{`model.pretrained: "/nonexistent/model" is not a directory`}},

@@ -3,7 +3,7 @@ package runner
 import (
 	"github.com/sftlab/sftlab/metrics"
 	"github.com/sftlab/sftlab/model"
-	"github.com/sftlab/sftlab/model/qwen3"
+	"github.com/sftlab/sftlab/model/decoder"
 	"github.com/sftlab/sftlab/tokenizer"
 	"github.com/sftlab/sftlab/train"
 )
@@ -24,7 +24,7 @@ func vocabSize(m train.Model, tok *tokenizer.Tokenizer) int {
 	switch mm := m.(type) {
 	case *model.GPT:
 		return mm.Cfg.Vocab
-	case interface{ Config() qwen3.Config }:
+	case interface{ Config() decoder.Config }:
 		return mm.Config().VocabSize
 	}
 	return tok.VocabSize()

@@ -49,3 +49,14 @@ type PackedModel interface {
 	// sequence, so that every sequence gets the hidden states that Hidden gives it alone.
 	HiddenPacked(scope *mlmodel.Scope, ids, segments *graph.Node) *graph.Node
 }
+
+// TrainingModel is a Model whose training forward pass draws random numbers, such as LoRA's
+// dropout. In the graphs of a training step the trainer builds the hidden states with
+// HiddenTraining instead of Hidden, passing rng, a random-number-generator state
+// (graph.RNGStateShape) that it derives from Config.Seed, the step and the micro-batch: a
+// resumed run draws the same numbers, and no random state is checkpointed. Evaluation and
+// generation use Hidden.
+type TrainingModel interface {
+	Model
+	HiddenTraining(scope *mlmodel.Scope, ids, mask, rng *graph.Node) *graph.Node
+}

@@ -69,9 +69,9 @@ type Trainer struct {
 	model   Model
 	cfg     Config
 	store   *mlmodel.Store
-	// hidden builds the hidden states of training and eval batches: the model's Hidden, or its
-	// HiddenPacked with cfg.Pack.
-	hidden func(scope *mlmodel.Scope, ids, mask *graph.Node) *graph.Node
+	// packed builds the hidden states of packed batches (the model's HiddenPacked) with
+	// cfg.Pack; nil otherwise.
+	packed func(scope *mlmodel.Scope, ids, mask *graph.Node) *graph.Node
 
 	params  []*mlmodel.Variable // trainable, in creation order
 	decay   []bool
@@ -94,13 +94,13 @@ func New(backend compute.Backend, m Model, cfg Config) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	t := &Trainer{backend: backend, model: m, cfg: cfg, store: mlmodel.NewStore(), hidden: m.Hidden}
+	t := &Trainer{backend: backend, model: m, cfg: cfg, store: mlmodel.NewStore()}
 	if cfg.Pack {
 		pm, ok := m.(PackedModel)
 		if !ok {
 			return nil, fmt.Errorf("train: key \"pack\": the model (%T) cannot run packed rows: turn packing off", m)
 		}
-		t.hidden = pm.HiddenPacked
+		t.packed = pm.HiddenPacked
 	}
 	if err := m.Init(t.store, cfg.Seed); err != nil {
 		return nil, fmt.Errorf("train: init model: %w", err)
@@ -168,13 +168,13 @@ func (t *Trainer) Store() *mlmodel.Store { return t.store }
 // Step is the number of optimizer steps done.
 func (t *Trainer) Step() int { return t.step }
 
-// buildStep is the training step graph: inputs ids, mask [B, T], rows, targets, weights [n] and
-// the AdamW scalars [3]; outputs the loss and the pre-clip gradient norm, and updates the
-// parameters and moments in place.
+// buildStep is the training step graph: inputs ids, mask [B, T], rows, targets, weights [n],
+// the AdamW scalars [3] and, for a TrainingModel, the random state; outputs the loss and the
+// pre-clip gradient norm, and updates the parameters and moments in place.
 func (t *Trainer) buildStep(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
 	ids, mask, rows, targets, weights, hyper := in[0], in[1], in[2], in[3], in[4], in[5]
 	g := ids.Graph()
-	losses := model.CrossEntropy(rowLogits(t.model, t.hidden, scope, ids, mask, rows), targets)
+	losses := model.CrossEntropy(rowLogits(t.model, t.packed, scope, ids, mask, rows, optional(in, 6)), targets)
 	loss := graph.Div(graph.ReduceAllSum(graph.Mul(losses, weights)), graph.ReduceAllSum(weights))
 	params := make([]*graph.Node, len(t.params))
 	for i, p := range t.params {
@@ -186,14 +186,14 @@ func (t *Trainer) buildStep(scope *mlmodel.Scope, in []*graph.Node) []*graph.Nod
 
 // buildMicro is the micro-batch graph of an accumulated step: inputs ids, mask [B, T], rows,
 // targets, weights [n], the step's labelled-token count (a float32 scalar, over all its
-// micro-batches) and first (a bool scalar). It adds the gradients of this micro-batch's summed
+// micro-batches), first (a bool scalar) and, for a TrainingModel, the random state. It adds the gradients of this micro-batch's summed
 // token loss divided by the count into the accumulators (replacing their content when first),
 // so that after the step's last micro-batch they hold the gradient of the step's token-weighted
 // mean loss, as Hugging Face does with num_items_in_batch. It outputs the summed token loss.
 func (t *Trainer) buildMicro(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
 	ids, mask, rows, targets, weights, count, first := in[0], in[1], in[2], in[3], in[4], in[5], in[6]
 	g := ids.Graph()
-	losses := model.CrossEntropy(rowLogits(t.model, t.hidden, scope, ids, mask, rows), targets)
+	losses := model.CrossEntropy(rowLogits(t.model, t.packed, scope, ids, mask, rows, optional(in, 7)), targets)
 	sum := graph.ReduceAllSum(graph.Mul(losses, weights))
 	params := make([]*graph.Node, len(t.params))
 	for i, p := range t.params {
@@ -227,7 +227,7 @@ func (t *Trainer) buildApply(scope *mlmodel.Scope, in []*graph.Node) []*graph.No
 // the summed loss over the rows weighted by answerWeights.
 func (t *Trainer) buildEval(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
 	ids, mask, rows, targets, weights, answerWeights := in[0], in[1], in[2], in[3], in[4], in[5]
-	logits := rowLogits(t.model, t.hidden, scope, ids, mask, rows)
+	logits := rowLogits(t.model, t.packed, scope, ids, mask, rows, nil)
 	losses, correct := model.CrossEntropy(logits, targets), model.Hits(logits, targets)
 	return []*graph.Node{
 		graph.ReduceAllSum(graph.Mul(losses, weights)),
@@ -243,6 +243,42 @@ func (t *Trainer) buildNext(scope *mlmodel.Scope, ids, mask, rows *graph.Node) *
 	d := h.Shape().Dim(2)
 	sel := graph.Gather(graph.Reshape(h, h.Shape().Dim(0)*h.Shape().Dim(1), d), graph.Reshape(rows, rows.Shape().Dim(0), 1))
 	return graph.ArgMax(t.model.Head(scope, sel), -1, dtypes.Int32)
+}
+
+// optional returns in[i], or nil when the graph has no such input.
+func optional(in []*graph.Node, i int) *graph.Node {
+	if i < len(in) {
+		return in[i]
+	}
+	return nil
+}
+
+// rngState returns the random state of micro-batch micro of the next optimizer step when the
+// model is a TrainingModel (nil otherwise): a function of the seed, the step and the
+// micro-batch only, so that a resumed run draws what an uninterrupted one does.
+func (t *Trainer) rngState(micro int) (*tensors.Tensor, error) {
+	if _, ok := t.model.(TrainingModel); !ok {
+		return nil, nil
+	}
+	state, err := graph.RNGStateFromSeed(int64(mix64(t.cfg.Seed, uint64(t.step), uint64(micro))))
+	if err != nil {
+		return nil, fmt.Errorf("train: random state of step %d: %w", t.step+1, err)
+	}
+	return state, nil
+}
+
+// mix64 hashes its arguments into one well-mixed value (splitmix64's finaliser over each).
+func mix64(xs ...uint64) uint64 {
+	h := uint64(0x9e3779b97f4a7c15)
+	for _, x := range xs {
+		h ^= x + 0x9e3779b97f4a7c15 + (h << 6) + (h >> 2)
+		h ^= h >> 30
+		h *= 0xbf58476d1ce4e5b9
+		h ^= h >> 27
+		h *= 0x94d049bb133111eb
+		h ^= h >> 31
+	}
+	return h
 }
 
 // call runs e, turning a panic of graph code into an error.
@@ -308,6 +344,13 @@ func (t *Trainer) trainBatch(b *batch) (loss, gradNorm float64, err error) {
 		return 0, 0, fmt.Errorf("train: step %d: the batch has no labelled positions (all labels are %d)", t.step+1, IgnoreLabel)
 	}
 	args := append(b.inputs(), t.hyper())
+	rng, err := t.rngState(0)
+	if err != nil {
+		return 0, 0, err
+	}
+	if rng != nil {
+		args = append(args, rng)
+	}
 	out, err := call(t.stepExec, args...)
 	if err != nil {
 		return 0, 0, fmt.Errorf("train: step %d (batch %d×%d): %w", t.step+1, b.size, b.length, err)
@@ -342,7 +385,15 @@ func (t *Trainer) trainAccumulated(bs []*batch) (loss, gradNorm float64, err err
 		if b.labelled == 0 {
 			continue // its gradient is zero
 		}
-		out, err := call(t.microExec, append(b.inputs(), count, tensors.FromScalar(first))...)
+		args := append(b.inputs(), count, tensors.FromScalar(first))
+		rng, err := t.rngState(i)
+		if err != nil {
+			return 0, 0, err
+		}
+		if rng != nil {
+			args = append(args, rng)
+		}
+		out, err := call(t.microExec, args...)
 		if err != nil {
 			return 0, 0, fmt.Errorf("train: step %d, micro-batch %d (%d×%d): %w", t.step+1, i+1, b.size, b.length, err)
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sftlab/sftlab/model/qwen3"
+	"github.com/sftlab/sftlab/model/decoder"
 	"github.com/sftlab/sftlab/tokenizer"
 )
 
@@ -17,12 +17,12 @@ import (
 // run of the same config trains on, not the built-in Qwen3 tokenizer's.
 func TestPreviewUsesPretrainedTokenizer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "model")
-	cfg := qwen3.Config{
-		VocabSize: 512, HiddenSize: 16, IntermediateSize: 32, NumHiddenLayers: 1,
+	cfg := decoder.Config{
+		ModelType: "qwen3", VocabSize: 512, HiddenSize: 16, IntermediateSize: 32, NumHiddenLayers: 1,
 		NumAttentionHeads: 2, NumKeyValueHeads: 1, HeadDim: 8, RMSNormEps: 1e-6, RopeTheta: 1e6,
 		MaxPositionEmbeddings: 512, TieWordEmbeddings: true, TorchDtype: "float32",
 	}
-	if err := qwen3.WriteRandom(dir, cfg, 1); err != nil {
+	if err := decoder.WriteRandom(dir, cfg, 1); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"tokenizer.json", "tokenizer_config.json"} {

@@ -51,6 +51,7 @@ sweeping formats, masking, learning rates, steps and seeds, and reports the resu
 		newGenerateCmd,
 		newSubmitCmd,
 		newExportCmd,
+		newMergeCmd,
 	} {
 		root.AddCommand(newCmd(g))
 	}

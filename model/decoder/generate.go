@@ -1,4 +1,4 @@
-package qwen3
+package decoder
 
 import (
 	"fmt"
@@ -18,7 +18,7 @@ const cacheBlock = 64
 // promptBlock is the granularity of prompt lengths in the prefill graphs.
 const promptBlock = 16
 
-// Generator decodes greedily from a Qwen3 model whose variables are in a store.
+// Generator decodes greedily from a model whose variables are in a store.
 //
 // The pure-Go backend has no DynamicSlice/DynamicUpdateSlice, so the key/value cache has a fixed
 // capacity C (a multiple of 64 covering prompt + new tokens) and a decoding step writes the new
@@ -46,17 +46,17 @@ func (gen *Generator) plan(prompt []int32, maxNew int) (n, capacity int, err err
 	promptLen := len(prompt)
 	for i, id := range prompt {
 		if id < 0 || int(id) >= gen.m.cfg.VocabSize {
-			return 0, 0, fmt.Errorf("qwen3 generate: prompt token %d at position %d is outside the vocabulary [0, %d)", id, i, gen.m.cfg.VocabSize)
+			return 0, 0, fmt.Errorf("generate: prompt token %d at position %d is outside the vocabulary [0, %d)", id, i, gen.m.cfg.VocabSize)
 		}
 	}
 	if promptLen == 0 {
-		return 0, 0, fmt.Errorf("qwen3 generate: empty prompt")
+		return 0, 0, fmt.Errorf("generate: empty prompt")
 	}
 	if maxNew <= 0 {
-		return 0, 0, fmt.Errorf("qwen3 generate: maxNew must be > 0, got %d", maxNew)
+		return 0, 0, fmt.Errorf("generate: maxNew must be > 0, got %d", maxNew)
 	}
 	if promptLen >= gen.m.Context() {
-		return 0, 0, fmt.Errorf("qwen3 generate: the prompt's %d tokens leave no room under max_position_embeddings=%d", promptLen, gen.m.Context())
+		return 0, 0, fmt.Errorf("generate: the prompt's %d tokens leave no room under max_position_embeddings=%d", promptLen, gen.m.Context())
 	}
 	n = min(maxNew, gen.m.Context()-promptLen)
 	need := promptLen + n
@@ -80,12 +80,12 @@ func (gen *Generator) Generate(prompt []int32, maxNew, eos int) ([]int32, error)
 				caches[i] = &KVCache{Capacity: c}
 			}
 			t := ids.Shape().Dimensions[1]
-			h := gen.m.body(scope, ids, Iota(ids.Graph(), shapes.Make(dtypes.Int32, t), 0), nil, caches)
+			h := gen.m.body(scope, gen.m.pass(nil), ids, Iota(ids.Graph(), shapes.Make(dtypes.Int32, t), 0), caches)
 			row := Gather(Reshape(h, t, -1), Reshape(last, 1, 1)) // [1, hidden]
 			return append([]*Node{gen.m.Head(scope, row)}, flatten(caches)...)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("qwen3 generate: %w", err)
+			return nil, fmt.Errorf("generate: %w", err)
 		}
 		gen.prefill[c] = pre
 	}
@@ -97,11 +97,11 @@ func (gen *Generator) Generate(prompt []int32, maxNew, eos int) ([]int32, error)
 				k := in[2+2*i]
 				caches[i] = &KVCache{K: k, V: in[3+2*i], Pos: pos, Capacity: k.Shape().Dimensions[2]}
 			}
-			h := gen.m.body(scope, token, Reshape(pos, 1), nil, caches)
+			h := gen.m.body(scope, gen.m.pass(nil), token, Reshape(pos, 1), caches)
 			return append([]*Node{gen.m.Head(scope, Reshape(h, 1, -1))}, flatten(caches)...)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("qwen3 generate: %w", err)
+			return nil, fmt.Errorf("generate: %w", err)
 		}
 	}
 
@@ -112,7 +112,7 @@ func (gen *Generator) Generate(prompt []int32, maxNew, eos int) ([]int32, error)
 	copy(padded, prompt)
 	outs, err := pre.Call(tensors.FromFlatDataAndDimensions(padded, 1, len(padded)), int32(len(prompt)-1))
 	if err != nil {
-		return nil, fmt.Errorf("qwen3 generate: prefill of %d tokens: %w", len(prompt), err)
+		return nil, fmt.Errorf("generate: prefill of %d tokens: %w", len(prompt), err)
 	}
 	var generated []int32
 	for pos := len(prompt); ; pos++ {
@@ -136,7 +136,7 @@ func (gen *Generator) Generate(prompt []int32, maxNew, eos int) ([]int32, error)
 		newOuts, err := gen.step.Call(args...)
 		finalize(outs)
 		if err != nil {
-			return nil, fmt.Errorf("qwen3 generate: step at position %d: %w", pos, err)
+			return nil, fmt.Errorf("generate: step at position %d: %w", pos, err)
 		}
 		outs = newOuts
 	}
@@ -157,7 +157,7 @@ func (gen *Generator) GenerateNoCache(prompt []int32, maxNew, eos int) ([]int32,
 			return gen.m.Head(scope, row)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("qwen3 generate: %w", err)
+			return nil, fmt.Errorf("generate: %w", err)
 		}
 	}
 	seq := make([]int32, c)
@@ -167,7 +167,7 @@ func (gen *Generator) GenerateNoCache(prompt []int32, maxNew, eos int) ([]int32,
 	for len(generated) < maxNew {
 		logits, err := gen.full.Call(tensors.FromFlatDataAndDimensions(seq, 1, c), int32(n-1))
 		if err != nil {
-			return nil, fmt.Errorf("qwen3 generate: position %d: %w", n, err)
+			return nil, fmt.Errorf("generate: position %d: %w", n, err)
 		}
 		next, err := argmaxRow(logits[0])
 		finalize(logits)
@@ -212,7 +212,7 @@ func argmaxRow(logits *tensors.Tensor) (int32, error) {
 		}
 	})
 	if err != nil {
-		return 0, fmt.Errorf("qwen3 generate: logits: %w", err)
+		return 0, fmt.Errorf("generate: logits: %w", err)
 	}
 	return best, nil
 }

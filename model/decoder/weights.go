@@ -1,4 +1,4 @@
-package qwen3
+package decoder
 
 import (
 	"fmt"
@@ -12,9 +12,10 @@ const (
 	kindLinear    weightKind = iota // nn.Linear weight: HF [out, in], stored transposed [in, out]
 	kindEmbedding                   // embedding table [vocab, hidden], stored as is
 	kindNorm                        // RMSNorm gain [n], stored as is, initialised to ones
+	kindBias                        // nn.Linear bias [out], stored as is, initialised to zeros
 )
 
-// weightSpec is one tensor of a Qwen3 checkpoint.
+// weightSpec is one tensor of a checkpoint.
 type weightSpec struct {
 	Name  string // Hugging Face name, e.g. "model.layers.0.mlp.up_proj.weight"
 	Shape []int  // Hugging Face shape
@@ -45,9 +46,22 @@ func (c Config) weightSpecs() []weightSpec {
 			weightSpec{p + "self_attn.q_proj.weight", []int{qDim, h}, kindLinear},
 			weightSpec{p + "self_attn.k_proj.weight", []int{kvDim, h}, kindLinear},
 			weightSpec{p + "self_attn.v_proj.weight", []int{kvDim, h}, kindLinear},
-			weightSpec{p + "self_attn.o_proj.weight", []int{h, qDim}, kindLinear},
-			weightSpec{p + "self_attn.q_norm.weight", []int{d}, kindNorm},
-			weightSpec{p + "self_attn.k_norm.weight", []int{d}, kindNorm},
+			weightSpec{p + "self_attn.o_proj.weight", []int{h, qDim}, kindLinear})
+		if c.QKVBias() {
+			specs = append(specs,
+				weightSpec{p + "self_attn.q_proj.bias", []int{qDim}, kindBias},
+				weightSpec{p + "self_attn.k_proj.bias", []int{kvDim}, kindBias},
+				weightSpec{p + "self_attn.v_proj.bias", []int{kvDim}, kindBias})
+		}
+		if c.OBias() {
+			specs = append(specs, weightSpec{p + "self_attn.o_proj.bias", []int{h}, kindBias})
+		}
+		if c.QKNorm() {
+			specs = append(specs,
+				weightSpec{p + "self_attn.q_norm.weight", []int{d}, kindNorm},
+				weightSpec{p + "self_attn.k_norm.weight", []int{d}, kindNorm})
+		}
+		specs = append(specs,
 			weightSpec{p + "post_attention_layernorm.weight", []int{h}, kindNorm},
 			weightSpec{p + "mlp.gate_proj.weight", []int{inter, h}, kindLinear},
 			weightSpec{p + "mlp.up_proj.weight", []int{inter, h}, kindLinear},

@@ -1,4 +1,4 @@
-package qwen3_test
+package decoder_test
 
 import (
 	"math"
@@ -8,11 +8,11 @@ import (
 	"testing"
 
 	"github.com/sftlab/sftlab/backend"
-	"github.com/sftlab/sftlab/model/qwen3"
+	"github.com/sftlab/sftlab/model/decoder"
 	"github.com/sftlab/sftlab/train"
 )
 
-var _ train.PackedModel = (*qwen3.Model)(nil)
+var _ train.PackedModel = (*decoder.Model)(nil)
 
 // TestPackedEqualsUnpacked checks that Qwen3's packed rows (block-diagonal attention, rotary
 // positions restarting per sequence) give the loss of the same examples one per row, before
@@ -36,7 +36,7 @@ func TestPackedEqualsUnpacked(t *testing.T) {
 		data[i] = train.Example{IDs: ids, Labels: labels}
 	}
 	run := func(pack bool) (train.EvalMetrics, []float64) {
-		m, err := qwen3.LoadDir(filepath.Join("testdata", "tiny"))
+		m, err := decoder.LoadDir(filepath.Join("testdata", "tiny"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package qwen3
+package decoder
 
 import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // model code reads like the math
@@ -13,5 +13,7 @@ import (
 // with each sequence, so every sequence gets the hidden states Hidden gives it alone.
 func (m *Model) HiddenPacked(scope *mlmodel.Scope, ids, segments *Node) *Node {
 	visible, positions := model.PackedMask(segments)
-	return m.body(scope, ids, positions, visible, nil)
+	p := m.pass(nil)
+	p.Visible = visible
+	return m.body(scope, p, ids, positions, nil)
 }

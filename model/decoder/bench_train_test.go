@@ -1,10 +1,10 @@
-package qwen3_test
+package decoder_test
 
 import (
 	"testing"
 
 	"github.com/sftlab/sftlab/backend"
-	"github.com/sftlab/sftlab/model/qwen3"
+	"github.com/sftlab/sftlab/model/decoder"
 	"github.com/sftlab/sftlab/train"
 )
 
@@ -16,12 +16,12 @@ func BenchmarkTrainStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := qwen3.Config{
+	cfg := decoder.Config{ModelType: "qwen3",
 		VocabSize: 512, HiddenSize: 128, IntermediateSize: 512, NumHiddenLayers: 2,
 		NumAttentionHeads: 4, NumKeyValueHeads: 2, HeadDim: 32, RMSNormEps: 1e-6, RopeTheta: 1e6,
 		MaxPositionEmbeddings: 128,
 	}
-	m, err := qwen3.New(cfg)
+	m, err := decoder.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

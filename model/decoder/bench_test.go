@@ -1,4 +1,4 @@
-package qwen3
+package decoder
 
 import (
 	"testing"
@@ -9,7 +9,7 @@ import (
 )
 
 // benchConfig is a small but not tiny Qwen3 shape for timing generation.
-var benchConfig = Config{
+var benchConfig = Config{ModelType: "qwen3",
 	VocabSize: 8192, HiddenSize: 256, IntermediateSize: 768, NumHiddenLayers: 4,
 	NumAttentionHeads: 8, NumKeyValueHeads: 4, HeadDim: 32, RMSNormEps: 1e-6, RopeTheta: 1e6,
 	MaxPositionEmbeddings: 512, TieWordEmbeddings: true,

@@ -1,4 +1,4 @@
-package qwen3
+package decoder
 
 import (
 	"errors"
@@ -20,18 +20,22 @@ import (
 	"github.com/sftlab/sftlab/safetensors"
 )
 
-// Model is a Qwen3 causal language model: its configuration and, for a pretrained model, the
-// open weight files that Init copies into a store. It satisfies train.Model.
+// Model is a decoder-only causal language model of one of the supported families (see
+// [Families]): its configuration, for a pretrained model the open weight files that Init copies
+// into a store, and optionally low-rank adapters ([Model.AddLoRA], [Model.LoadAdapter]). It
+// satisfies train.Model.
 type Model struct {
 	cfg     Config
 	dir     string           // the directory LoadDir read, "" for a fresh model
 	weights *safetensors.Set // nil for a fresh model
+	lora    *LoRA            // nil: every weight is trained
+	adapter *adapterFile     // trained adapter weights that Init loads; nil draws fresh ones
 }
 
-// New returns a fresh Qwen3 model of configuration cfg; Init draws its weights at random.
+// New returns a fresh model of configuration cfg; Init draws its weights at random.
 func New(cfg Config) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("qwen3: %w", err)
+		return nil, fmt.Errorf("decoder: %w", err)
 	}
 	if cfg.InitializerRange == 0 {
 		cfg.InitializerRange = defaultInitializerRange
@@ -40,10 +44,11 @@ func New(cfg Config) (*Model, error) {
 }
 
 // LoadDir opens the Hugging Face model directory dir: config.json and the weights
-// (model.safetensors, or the shards of model.safetensors.index.json), memory-mapped. It checks
-// that every tensor the configuration needs is present with the right shape and a float dtype,
-// and that no unknown tensor is left over. Call Close when the model's weights have been copied
-// into every store that needs them.
+// (model.safetensors, or the shards of model.safetensors.index.json), memory-mapped. The
+// config is checked first, so an unsupported model_type or rope_scaling is refused before any
+// weight file is opened. It checks that every tensor the configuration needs is present with
+// the right shape and a float dtype, and that no unknown tensor is left over. Call Close when
+// the model's weights have been copied into every store that needs them.
 func LoadDir(dir string) (*Model, error) {
 	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
@@ -51,11 +56,11 @@ func LoadDir(dir string) (*Model, error) {
 	}
 	set, err := safetensors.OpenDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("qwen3 %s: %w", dir, err)
+		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
 	if err := checkWeights(cfg, set); err != nil {
 		set.Close()
-		return nil, fmt.Errorf("qwen3 %s: %w", dir, err)
+		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
 	return &Model{cfg: cfg, dir: dir, weights: set}, nil
 }
@@ -81,9 +86,10 @@ func checkWeights(cfg Config, set *safetensors.Set) error {
 		}
 	}
 	for _, name := range set.Names() {
-		// A tied checkpoint may still carry lm_head.weight, a copy of the embedding.
-		if !want[name] && !(cfg.TieWordEmbeddings && name == "lm_head.weight") {
-			errs = append(errs, fmt.Errorf("unexpected tensor %q (not part of a Qwen3 model with this config.json)", name))
+		// A tied checkpoint may still carry lm_head.weight, a copy of the embedding; Llama
+		// checkpoints made by old transformers carry the rotary tables as rotary_emb.inv_freq.
+		if !want[name] && !(cfg.TieWordEmbeddings && name == "lm_head.weight") && !strings.HasSuffix(name, "rotary_emb.inv_freq") {
+			errs = append(errs, fmt.Errorf("unexpected tensor %q (not part of a %s model with this config.json)", name, cfg.ModelType))
 		}
 	}
 	return errors.Join(errs...)
@@ -105,18 +111,22 @@ func (m *Model) Close() error {
 // Context is the longest sequence the model accepts: max_position_embeddings.
 func (m *Model) Context() int { return m.cfg.MaxPositionEmbeddings }
 
-// Decay reports whether weight decay applies to the variable at path: the linear projections
-// and an untied LM head decay; RMSNorm gains and the token embedding do not.
+// Decay reports whether weight decay applies to the variable at path: the linear projections,
+// the LoRA adapters and an untied LM head decay; biases, RMSNorm gains and the token embedding
+// do not.
 func (m *Model) Decay(path string) bool {
-	return !strings.HasSuffix(path, "norm/weight") && !strings.Contains(path, "embed_tokens")
+	return !strings.HasSuffix(path, "norm/weight") && !strings.HasSuffix(path, "/bias") && !strings.Contains(path, "embed_tokens")
 }
 
 // Init creates the model's variables in store, under the root scope: the pretrained weights
 // converted to float32 for a loaded model, or N(0, initializer_range) projections and
-// embeddings with unit norm gains, drawn from seed, for a fresh one.
+// embeddings, zero biases and unit norm gains, drawn from seed, for a fresh one. With LoRA the
+// base weights are frozen (not trainable: no gradients, no optimizer state) and the adapters
+// follow them, as trainable variables: the loaded adapter's weights, or A drawn
+// kaiming-uniform (a = √5, PEFT's default) from seed and B zero.
 func (m *Model) Init(store *mlmodel.Store, seed uint64) error {
 	if m.dir != "" && m.weights == nil {
-		return fmt.Errorf("qwen3 %s: Init after Close: the weights are no longer mapped", m.dir)
+		return fmt.Errorf("model %s: Init after Close: the weights are no longer mapped", m.dir)
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	for _, spec := range m.cfg.weightSpecs() {
@@ -126,17 +136,31 @@ func (m *Model) Init(store *mlmodel.Store, seed uint64) error {
 		if fillErr != nil {
 			return fillErr
 		}
-		path := "/" + VarPath(spec.Name)
-		if v := store.GetVariable(path); v != nil {
-			if err := v.SetValue(t); err != nil {
-				return fmt.Errorf("qwen3: variable %s: %w", path, err)
-			}
-			continue
-		}
-		if _, err := store.CreateVariable(path, t); err != nil {
-			return fmt.Errorf("qwen3: variable %s: %w", path, err)
+		if err := setVariable(store, spec.Name, t, m.lora == nil); err != nil {
+			return err
 		}
 	}
+	if m.lora != nil {
+		return m.initAdapters(store, seed)
+	}
+	return nil
+}
+
+// setVariable creates or overwrites the variable of Hugging Face tensor name with t.
+func setVariable(store *mlmodel.Store, name string, t *tensors.Tensor, trainable bool) error {
+	path := "/" + VarPath(name)
+	v := store.GetVariable(path)
+	if v != nil {
+		if err := v.SetValue(t); err != nil {
+			return fmt.Errorf("decoder: variable %s: %w", path, err)
+		}
+	} else {
+		var err error
+		if v, err = store.CreateVariable(path, t); err != nil {
+			return fmt.Errorf("decoder: variable %s: %w", path, err)
+		}
+	}
+	v.SetTrainable(trainable)
 	return nil
 }
 
@@ -146,14 +170,14 @@ func (m *Model) fill(spec weightSpec, rng *rand.Rand, dst []float32) error {
 	if m.weights != nil {
 		info, raw, err := m.weights.Raw(spec.Name)
 		if err != nil {
-			return fmt.Errorf("qwen3 %s: %w", m.dir, err)
+			return fmt.Errorf("model %s: %w", m.dir, err)
 		}
 		hf := dst
 		if spec.Kind == kindLinear {
 			hf = make([]float32, len(dst))
 		}
 		if err := safetensors.DecodeFloat32(info.DType, raw, hf); err != nil {
-			return fmt.Errorf("qwen3 %s: tensor %q: %w", m.dir, spec.Name, err)
+			return fmt.Errorf("model %s: tensor %q: %w", m.dir, spec.Name, err)
 		}
 		if spec.Kind == kindLinear {
 			transpose2DInto(dst, hf, spec.Shape[0], spec.Shape[1])
@@ -165,9 +189,12 @@ func (m *Model) fill(spec weightSpec, rng *rand.Rand, dst []float32) error {
 		hf = make([]float32, len(dst))
 	}
 	for i := range hf {
-		if spec.Kind == kindNorm {
+		switch spec.Kind {
+		case kindNorm:
 			hf[i] = 1
-		} else {
+		case kindBias:
+			hf[i] = 0
+		default:
 			hf[i] = float32(rng.NormFloat64() * m.cfg.InitializerRange)
 		}
 	}
@@ -184,7 +211,7 @@ func weight(scope *mlmodel.Scope, g *Graph, name string) *Node {
 	path := mlmodel.JoinPath(scope.Scope(), VarPath(name))
 	v := scope.Store().GetVariable(path)
 	if v == nil {
-		exceptions.Panicf("qwen3: variable %s does not exist: call Model.Init on the store first", path)
+		exceptions.Panicf("decoder: variable %s does not exist: call Model.Init on the store first", path)
 	}
 	return v.NodeValue(g)
 }
@@ -196,6 +223,70 @@ func linear(x, w *Node) *Node {
 	flat := Reshape(x, -1, in)
 	y := DotGeneral(flat, []int{1}, nil, w, []int{0}, nil) // [N, out]
 	return Reshape(y, append(dims[:len(dims)-1:len(dims)-1], out)...)
+}
+
+// addBias adds b [out] to y [..., out].
+func addBias(y, b *Node) *Node {
+	dims := y.Shape().Dimensions
+	ones := make([]int, len(dims)-1)
+	for i := range ones {
+		ones[i] = 1
+	}
+	return Add(y, BroadcastToDims(Reshape(b, append(ones, dims[len(dims)-1])...), dims...))
+}
+
+// Pass carries what one graph's forward pass needs besides its input: the configuration, the
+// adapters and, in a training graph with LoRA dropout, the random-number-generator state that
+// each dropout mask advances.
+type Pass struct {
+	Cfg  Config
+	LoRA *LoRA // nil without adapters
+	// RNG is the random state (graph.RNGStateShape) for dropout; nil outside training, where
+	// dropout is the identity.
+	RNG *Node
+	// Visible [B, T, T] says which keys each query sees in packed rows (see model.PackedMask);
+	// nil is plain causal attention.
+	Visible *Node
+}
+
+// Project applies the nn.Linear module (e.g. "self_attn.q_proj", under scope) to x [..., in]:
+// x·Wᵀ, plus its bias when the family has one, plus, when LoRA targets the module,
+// (alpha/r)·dropout(x)·Aᵀ·Bᵀ as PEFT's lora.Linear computes it.
+func (p *Pass) Project(scope *mlmodel.Scope, module string, x *Node) *Node {
+	g := x.Graph()
+	y := linear(x, weight(scope, g, module+".weight"))
+	if p.hasBias(module) {
+		y = addBias(y, weight(scope, g, module+".bias"))
+	}
+	if p.LoRA == nil || !p.LoRA.targets(moduleName(module)) {
+		return y
+	}
+	in := x
+	if p.RNG != nil && p.LoRA.Dropout > 0 {
+		var u *Node
+		p.RNG, u = RandomUniform(p.RNG, x.Shape())
+		keep := LessThan(u, Scalar(g, x.DType(), 1-p.LoRA.Dropout))
+		in = Where(keep, MulScalar(x, 1/(1-p.LoRA.Dropout)), ZerosLike(x))
+	}
+	a := weight(scope, g, module+".lora_A.weight") // [in, r]
+	b := weight(scope, g, module+".lora_B.weight") // [r, out]
+	return Add(y, MulScalar(linear(linear(in, a), b), p.LoRA.Scale()))
+}
+
+// hasBias reports whether the module carries a bias in this family.
+func (p *Pass) hasBias(module string) bool {
+	switch moduleName(module) {
+	case "q_proj", "k_proj", "v_proj":
+		return p.Cfg.QKVBias()
+	case "o_proj":
+		return p.Cfg.OBias()
+	}
+	return false
+}
+
+// moduleName is the last part of a module path: "self_attn.q_proj" → "q_proj".
+func moduleName(module string) string {
+	return module[strings.LastIndexByte(module, '.')+1:]
 }
 
 // RMSNorm normalises x over its last axis and scales by gain: gain · x / sqrt(mean(x²) + eps).
@@ -214,13 +305,14 @@ func RMSNorm(x, gain *Node, eps float64) *Node {
 
 // Rotary returns the rotary-embedding tables cos, sin [T, head_dim] for positions [T] (Int32),
 // or [B, T, head_dim] for per-row positions [B, T] (packed rows), laid out as Hugging Face's
-// (freqs, freqs) concatenation.
+// (freqs, freqs) concatenation, with the inverse frequencies of [Config.InvFreq] (rope_theta,
+// rescaled by a llama3 rope_scaling).
 func Rotary(cfg Config, positions *Node) (cos, sin *Node) {
 	g := positions.Graph()
-	half := cfg.HeadDim / 2
-	invFreq := make([]float32, half)
-	for i := range invFreq {
-		invFreq[i] = float32(1 / math.Pow(cfg.RopeTheta, float64(2*i)/float64(cfg.HeadDim)))
+	inv64 := cfg.InvFreq()
+	invFreq := make([]float32, len(inv64))
+	for i, f := range inv64 {
+		invFreq[i] = float32(f)
 	}
 	pos := ExpandAxes(ConvertDType(positions, dtypes.Float32), -1) // [(B,) T, 1]
 	inv := Const(g, invFreq)
@@ -259,28 +351,33 @@ type KVCache struct {
 	Capacity int
 }
 
-// Attention is Qwen3's self-attention for x [B, T, hidden] at rotary tables cos, sin: q/k/v
-// projections, per-head RMSNorm of q and k, rotary embeddings, causal grouped-query attention,
-// output projection. visible [B, T, T] (packed rows, see model.PackedMask) says which keys each
-// query sees; nil is plain causal attention. With a cache it also stores (prefill) or reads
-// and updates (decoding step) the keys and values.
-func Attention(scope *mlmodel.Scope, cfg Config, x, cos, sin, visible *Node, cache *KVCache) *Node {
+// Attention is the self-attention for x [B, T, hidden] at rotary tables cos, sin: q/k/v
+// projections (with bias for qwen2 or attention_bias), per-head RMSNorm of q and k (qwen3),
+// rotary embeddings, causal grouped-query attention, output projection. p.Visible [B, T, T]
+// (packed rows, see model.PackedMask) says which keys each query sees; nil is plain causal
+// attention. With a cache it also stores (prefill) or reads and updates (decoding step) the keys
+// and values.
+func Attention(scope *mlmodel.Scope, p *Pass, x, cos, sin *Node, cache *KVCache) *Node {
 	g := x.Graph()
-	w := func(name string) *Node { return weight(scope, g, "self_attn."+name+".weight") }
+	cfg := p.Cfg
 	dims := x.Shape().Dimensions
 	b, t := dims[0], dims[1]
 	nh, nkv, d := cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDim
-	q := Reshape(linear(x, w("q_proj")), b, t, nh, d)  // [B, T, nh, D]
-	k := Reshape(linear(x, w("k_proj")), b, t, nkv, d) // [B, T, nkv, D]
-	v := Reshape(linear(x, w("v_proj")), b, t, nkv, d) // [B, T, nkv, D]
-	q = applyRotary(RMSNorm(q, w("q_norm"), cfg.RMSNormEps), cos, sin)
-	k = applyRotary(RMSNorm(k, w("k_norm"), cfg.RMSNormEps), cos, sin)
+	q := Reshape(p.Project(scope, "self_attn.q_proj", x), b, t, nh, d)  // [B, T, nh, D]
+	k := Reshape(p.Project(scope, "self_attn.k_proj", x), b, t, nkv, d) // [B, T, nkv, D]
+	v := Reshape(p.Project(scope, "self_attn.v_proj", x), b, t, nkv, d) // [B, T, nkv, D]
+	if cfg.QKNorm() {
+		q = RMSNorm(q, weight(scope, g, "self_attn.q_norm.weight"), cfg.RMSNormEps)
+		k = RMSNorm(k, weight(scope, g, "self_attn.k_norm.weight"), cfg.RMSNormEps)
+	}
+	q = applyRotary(q, cos, sin)
+	k = applyRotary(k, cos, sin)
 	k = TransposeAllDims(k, 0, 2, 1, 3) // [B, nkv, T, D]
 	v = TransposeAllDims(v, 0, 2, 1, 3) // [B, nkv, T, D]
-
 	var out *Node
 	switch {
 	case cache == nil || cache.Pos == nil: // whole sequence from position 0
+		visible := p.Visible
 		if visible == nil {
 			rows := Iota(g, shapes.Make(dtypes.Int32, t, t), 0)
 			cols := Iota(g, shapes.Make(dtypes.Int32, t, t), 1)
@@ -299,7 +396,7 @@ func Attention(scope *mlmodel.Scope, cfg Config, x, cos, sin, visible *Node, cac
 		visible := LessOrEqual(Iota(g, shapes.Make(dtypes.Int32, 1, c), 1), cache.Pos) // [T=1, C]
 		out = attend(cfg, q, cache.K, cache.V, visible)
 	}
-	return linear(out, w("o_proj"))
+	return p.Project(scope, "self_attn.o_proj", out)
 }
 
 // padTo zero-pads x [B, n, T, D] along T to capacity.
@@ -341,26 +438,28 @@ func attend(cfg Config, q, k, v, visible *Node) *Node {
 	return Reshape(out, b, t, nh*d)
 }
 
-// MLP is Qwen3's SwiGLU feed-forward: down_proj(silu(gate_proj(x)) · up_proj(x)).
-func MLP(scope *mlmodel.Scope, cfg Config, x *Node) *Node {
-	g := x.Graph()
-	w := func(name string) *Node { return weight(scope, g, "mlp."+name+".weight") }
-	gate := linear(x, w("gate_proj"))
-	return linear(Mul(model.SiLU(gate), linear(x, w("up_proj"))), w("down_proj"))
+// MLP is the SwiGLU feed-forward: down_proj(silu(gate_proj(x)) · up_proj(x)).
+func MLP(scope *mlmodel.Scope, p *Pass, x *Node) *Node {
+	gate := p.Project(scope, "mlp.gate_proj", x)
+	return p.Project(scope, "mlp.down_proj", Mul(model.SiLU(gate), p.Project(scope, "mlp.up_proj", x)))
 }
 
-// Block is one decoder layer: pre-norm attention (with Attention's visible) and pre-norm MLP,
-// each added to the residual.
-func Block(scope *mlmodel.Scope, cfg Config, x, cos, sin, visible *Node, cache *KVCache) *Node {
+// Block is one decoder layer: pre-norm attention (with p.Visible, see Attention) and pre-norm
+// MLP, each added to the residual.
+func Block(scope *mlmodel.Scope, p *Pass, x, cos, sin *Node, cache *KVCache) *Node {
 	g := x.Graph()
-	x = Add(x, Attention(scope, cfg, RMSNorm(x, weight(scope, g, "input_layernorm.weight"), cfg.RMSNormEps), cos, sin, visible, cache))
-	x = Add(x, MLP(scope, cfg, RMSNorm(x, weight(scope, g, "post_attention_layernorm.weight"), cfg.RMSNormEps)))
+	eps := p.Cfg.RMSNormEps
+	x = Add(x, Attention(scope, p, RMSNorm(x, weight(scope, g, "input_layernorm.weight"), eps), cos, sin, cache))
+	x = Add(x, MLP(scope, p, RMSNorm(x, weight(scope, g, "post_attention_layernorm.weight"), eps)))
 	return x
 }
 
+// pass returns the forward-pass settings of a graph; rng is nil outside training.
+func (m *Model) pass(rng *Node) *Pass { return &Pass{Cfg: m.cfg, LoRA: m.lora, RNG: rng} }
+
 // body runs the embedding, the layers and the final norm on ids [B, T] at positions [T] (or
-// [B, T] with visible, for packed rows; see Attention).
-func (m *Model) body(scope *mlmodel.Scope, ids, positions, visible *Node, caches []*KVCache) *Node {
+// [B, T] with p.Visible, for packed rows; see Attention).
+func (m *Model) body(scope *mlmodel.Scope, p *Pass, ids, positions *Node, caches []*KVCache) *Node {
 	g := ids.Graph()
 	cfg := m.cfg
 	embed := weight(scope, g, "model.embed_tokens.weight")
@@ -372,19 +471,27 @@ func (m *Model) body(scope *mlmodel.Scope, ids, positions, visible *Node, caches
 		if caches != nil {
 			cache = caches[l]
 		}
-		x = Block(layers.At("%d", l), cfg, x, cos, sin, visible, cache)
+		x = Block(layers.At("%d", l), p, x, cos, sin, cache)
 	}
 	return RMSNorm(x, weight(scope, g, "model.norm.weight"), cfg.RMSNormEps)
 }
 
-// Hidden builds the final hidden states [B, T, hidden] for ids [B, T] (Int32). The attention is
-// causal, and padding sits at the end of each row, so mask (1 on tokens, 0 on padding) does not
-// change any real position's output and is not used.
+// Hidden builds the final hidden states [B, T, hidden] for ids [B, T] (Int32), without dropout.
+// The attention is causal, and padding sits at the end of each row, so mask (1 on tokens, 0 on
+// padding) does not change any real position's output and is not used.
 func (m *Model) Hidden(scope *mlmodel.Scope, ids, mask *Node) *Node {
+	return m.HiddenTraining(scope, ids, mask, nil)
+}
+
+// HiddenTraining is Hidden in a training graph: with LoRA dropout, each adapter's input is
+// dropped out with masks drawn from the random state rng (graph.RNGStateShape), so that the
+// trainer decides, from its seed and step, which masks a step uses. A nil rng, or no dropout,
+// gives Hidden's graph.
+func (m *Model) HiddenTraining(scope *mlmodel.Scope, ids, mask, rng *Node) *Node {
 	_ = mask
 	t := ids.Shape().Dimensions[1]
 	positions := Iota(ids.Graph(), shapes.Make(dtypes.Int32, t), 0)
-	return m.body(scope, ids, positions, nil, nil)
+	return m.body(scope, m.pass(rng), ids, positions, nil)
 }
 
 // Head builds the logits [N, vocab] for hidden-state rows h [N, hidden]: h·Eᵀ with the token

@@ -1,4 +1,4 @@
-package qwen3_test
+package decoder_test
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	mlmodel "github.com/gomlx/gomlx/ml/model"
 
 	"github.com/sftlab/sftlab/backend"
-	"github.com/sftlab/sftlab/model/qwen3"
+	"github.com/sftlab/sftlab/model/decoder"
 )
 
 // Example loads a Hugging Face model directory and decodes greedily with the key/value cache.
@@ -17,7 +17,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	m, err := qwen3.LoadDir(filepath.Join("testdata", "tiny_untied"))
+	m, err := decoder.LoadDir(filepath.Join("testdata", "tiny_untied"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func Example() {
 	if err := m.Init(store, 0); err != nil {
 		log.Fatal(err)
 	}
-	gen := qwen3.NewGenerator(be, store, m)
+	gen := decoder.NewGenerator(be, store, m)
 	next, err := gen.Generate([]int32{248, 140, 478, 358, 295, 55}, 5, -1)
 	if err != nil {
 		log.Fatal(err)

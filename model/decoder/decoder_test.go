@@ -1,4 +1,4 @@
-package qwen3
+package decoder
 
 import (
 	"encoding/json"
@@ -18,7 +18,9 @@ import (
 	"github.com/sftlab/sftlab/safetensors"
 )
 
-// reference is testdata/*/logits.json, written by testdata/make_fixture.py.
+// reference is testdata/*/logits.json, written by testdata/make_fixture.py (tiny, tiny_untied:
+// Qwen3) and testdata/make_family_fixtures.py (llama, llama_bias, qwen2: logits from the
+// PyTorch peer).
 type reference struct {
 	InputIDs        []int32     `json:"input_ids"`
 	Loss            float64     `json:"loss"`
@@ -27,7 +29,7 @@ type reference struct {
 	GreedyNewTokens []int32     `json:"greedy_new_tokens"`
 }
 
-var fixtures = []string{"tiny", "tiny_untied"}
+var fixtures = []string{"tiny", "tiny_untied", "llama", "llama_bias", "qwen2"}
 
 func newBackend(t *testing.T) compute.Backend {
 	t.Helper()
@@ -115,14 +117,32 @@ func TestForwardMatchesReference(t *testing.T) {
 			m, store := loadInto(t, dir)
 			got, v := logits(t, be, m, store, [][]int32{ref.InputIDs})
 			diff := maxAbsDiff(got, ref.Logits)
-			if diff > 1e-4 {
-				t.Errorf("max |logit − reference| = %.3g, want ≤ 1e-4", diff)
+			if diff > 1e-5 {
+				t.Errorf("max |logit − reference| = %.3g, want ≤ 1e-5", diff)
 			}
 			t.Logf("max |logit − reference| = %.3g", diff)
 			if loss := meanNextTokenLoss(got, v, ref.InputIDs); math.Abs(loss-ref.Loss) > 1e-5 {
 				t.Errorf("loss = %.7f, reference %.7f", loss, ref.Loss)
 			}
 		})
+	}
+}
+
+// TestRopeScalingMatters checks that the llama fixture's reference depends on its llama3
+// rope_scaling: without it the logits miss the reference by far more than the tolerance, so
+// TestForwardMatchesReference tests the scaling.
+func TestRopeScalingMatters(t *testing.T) {
+	be := newBackend(t)
+	dir := filepath.Join("testdata", "llama")
+	ref := loadReference(t, dir)
+	m, store := loadInto(t, dir)
+	if m.cfg.RopeScaling == nil {
+		t.Fatal("the llama fixture has no rope_scaling")
+	}
+	m.cfg.RopeScaling = nil
+	got, _ := logits(t, be, m, store, [][]int32{ref.InputIDs})
+	if diff := maxAbsDiff(got, ref.Logits); diff < 1e-2 {
+		t.Errorf("without rope_scaling: max |logit − reference| = %.3g, want ≥ 1e-2", diff)
 	}
 }
 
