@@ -141,7 +141,7 @@ func writeFixture(t *testing.T, dir string, spec fixtureSpec) {
 				StartTime: time.Date(2026, 3, 1, 10, 0, i, 0, time.UTC), EndTime: time.Date(2026, 3, 1, 10, 1, i, 0, time.UTC), WallS: elapsed + 1.5},
 			// One vocabulary for the whole experiment; the initial weights depend on the seed only.
 			Model: metrics.ModelStats{VocabSize: 1148, Parameters: 213312, InitHash: fmt.Sprintf("%064x", r.seed)},
-			Data: metrics.DataStats{TrainExamples: 64, ValidExamples: 16, PaddingShare: &metrics.PaddingShare{Unpacked: 0.4375, Packed: 0.0625}},
+			Data:  metrics.DataStats{TrainExamples: 64, ValidExamples: 16, PaddingShare: &metrics.PaddingShare{Unpacked: 0.4375, Packed: 0.0625}},
 		}
 		prompt := 800 + 300*fi // the instruction format's prompts are longer
 		info.Data.Eval = metrics.ScoredTokens{Split: metrics.SplitValid, Scored: prompt + 400, Prompt: prompt, Answer: 400,
