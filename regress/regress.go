@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/internal/atomicfile"
 )
 
@@ -29,9 +30,10 @@ const (
 	ChrF       = "chrf"
 )
 
-// Metrics lists every metric the gate compares, in display order. A baseline recorded before a
-// metric existed does not hold it, and the gate then skips it.
-var Metrics = []string{EvalLoss, EvalLossTrain, AnswerLoss, AnswerLossTrain, TrainLoss, FinalTrainLoss, TokenAccuracy, ExactMatch, RougeL, ChrF}
+// Metrics lists every metric the gate compares, in display order: configs.Metrics, the names
+// regress.tolerances accepts. A baseline recorded before a metric existed does not hold it, and
+// the gate then skips it.
+var Metrics = configs.Metrics()
 
 // higherIsBetter reports whether a larger value of metric is an improvement.
 func higherIsBetter(metric string) bool {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sftlab/sftlab/metrics"
 )
 
 func run(name string, evalLoss, acc float64) Run {
@@ -203,5 +205,28 @@ func TestFile(t *testing.T) {
 				t.Errorf("File(%q) = %q, want %q", tt.kernel, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestFromRunInfoCoversMetrics checks that every metric regress.tolerances accepts is one the
+// gate reads from a run, and that unmeasured ones are left out.
+func TestFromRunInfoCoversMetrics(t *testing.T) {
+	info := metrics.RunInfo{Name: "r", Status: metrics.StatusOK, Summary: metrics.EmptySummary()}
+	if got := FromRunInfo(info).Metrics; len(got) != 0 {
+		t.Errorf("an unmeasured run has metrics %v", got)
+	}
+	s := &info.Summary
+	for i, p := range []*float64{&s.EvalLoss, &s.EvalLossTrain, &s.AnswerLoss, &s.AnswerLossTrain, &s.TrainLoss,
+		&s.FinalTrainLoss, &s.TokenAccuracy, &s.ExactMatch, &s.RougeL, &s.ChrF} {
+		*p = float64(i + 1)
+	}
+	got := FromRunInfo(info).Metrics
+	for _, m := range Metrics {
+		if _, ok := got[m]; !ok {
+			t.Errorf("metric %s is accepted by regress.tolerances but not read from runs", m)
+		}
+	}
+	if len(got) != len(Metrics) {
+		t.Errorf("runs give %d metrics, the gate knows %d", len(got), len(Metrics))
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/sftlab/sftlab/backend"
+	"github.com/sftlab/sftlab/metrics"
 )
 
 // CodeVersion identifies the code that produced a run: the git commit and whether the work tree
@@ -21,6 +24,18 @@ type CodeVersion struct {
 // known, clean and the same commit.
 func (v CodeVersion) Matches(other CodeVersion) bool {
 	return v.Commit != "" && v.Commit != "unknown" && !v.Dirty && !other.Dirty && v.Commit == other.Commit
+}
+
+// SameCodeAndKernels is an Options.Reuse rule for gates: a finished run is reused only when the
+// same clean commit as code produced it and, on the cpu backend, with the SIMD matmul kernels
+// this process uses (other kernels give other last bits).
+func SameCodeAndKernels(code CodeVersion) func(metrics.RunInfo) bool {
+	kernel := backend.SIMDKernel()
+	return func(info metrics.RunInfo) bool {
+		p := info.Provenance
+		sameKernel := p.Backend != backend.CPU || backend.SIMDKernelOf(p.Device) == kernel
+		return sameKernel && code.Matches(CodeVersion{Commit: p.GitCommit, Dirty: p.GitDirty})
+	}
 }
 
 // DetectCodeVersion returns the commit the running binary was built from (Go stamps it into the

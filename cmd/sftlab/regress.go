@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,69 +13,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sftlab/sftlab/backend"
-	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/internal/atomicfile"
 	"github.com/sftlab/sftlab/metrics"
 	"github.com/sftlab/sftlab/regress"
 	"github.com/sftlab/sftlab/runner"
 )
-
-// runKernel is the SIMD kernel family a run computed with: "" unless it ran on the cpu backend.
-func runKernel(p metrics.Provenance) string {
-	if p.Backend != backend.CPU {
-		return ""
-	}
-	return backend.SIMDKernelOf(p.Device)
-}
-
-// expKernel is the kernel family the runs of exp compute with in this process: "" when none
-// runs on the cpu backend.
-func expKernel(exp *configs.Experiment) string {
-	for _, run := range exp.Runs {
-		if run.Config.Backend.Name == "" || run.Config.Backend.Name == backend.CPU {
-			return backend.SIMDKernel()
-		}
-	}
-	return ""
-}
-
-// toRegressRun converts a run's recorded info into the gate's view of it. A metric the run did
-// not measure (NaN: answer_loss in a run.json older than it, generation scores with
-// eval.samples 0) is left out: the gate reports it missing, and a baseline never records it.
-func toRegressRun(info metrics.RunInfo) regress.Run {
-	s := info.Summary
-	run := regress.Run{
-		ID:     info.ID,
-		Name:   info.Name,
-		Status: string(info.Status),
-		Metrics: map[string]float64{
-			regress.EvalLoss:        s.EvalLoss,
-			regress.EvalLossTrain:   s.EvalLossTrain,
-			regress.AnswerLoss:      s.AnswerLoss,
-			regress.AnswerLossTrain: s.AnswerLossTrain,
-			regress.TrainLoss:       s.TrainLoss,
-			regress.FinalTrainLoss:  s.FinalTrainLoss,
-			regress.TokenAccuracy:   s.TokenAccuracy,
-			regress.ExactMatch:      s.ExactMatch,
-			regress.RougeL:          s.RougeL,
-			regress.ChrF:            s.ChrF,
-		},
-		Provenance: regress.Provenance{
-			GitCommit:    info.Provenance.GitCommit,
-			GitDirty:     info.Provenance.GitDirty,
-			GoVersion:    info.Provenance.GoVersion,
-			GoMLXVersion: info.Provenance.GoMLXVersion,
-			Backend:      info.Provenance.Backend,
-			Device:       info.Provenance.Device,
-		},
-	}
-	for k, v := range run.Metrics {
-		if math.IsNaN(v) {
-			delete(run.Metrics, k)
-		}
-	}
-	return run
-}
 
 // baselineOpts are the flags of `sftlab baseline`.
 type baselineOpts struct {
@@ -109,7 +51,8 @@ baseline. Every run must have finished: run the experiment first.`,
 }
 
 func baselineRun(opts *baselineOpts) error {
-	exp, err := configs.Load(experimentPath(opts.name), opts.sets)
+	f, _ := findExperiment(opts.name)
+	exp, err := f.load(opts.sets)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -121,10 +64,10 @@ func baselineRun(opts *baselineOpts) error {
 		if err != nil {
 			return fmt.Errorf("baseline %s: run %s has not run: %w (run `sftlab run %s` first)", exp.Name, run.Name, err, exp.Path)
 		}
-		if k := runKernel(info.Provenance); k != "" {
+		if k := regress.RunKernel(info.Provenance); k != "" {
 			kernels[k], kernel = true, k
 		}
-		runs = append(runs, toRegressRun(info))
+		runs = append(runs, regress.FromRunInfo(info))
 	}
 	if len(kernels) > 1 {
 		return fmt.Errorf("baseline %s: the runs were computed with different SIMD kernels (%s): delete the run folders and run the experiment again with one kind", exp.Name, strings.Join(slices.Sorted(maps.Keys(kernels)), ", "))
@@ -135,7 +78,7 @@ func baselineRun(opts *baselineOpts) error {
 	}
 	out := opts.out
 	if out == "" {
-		out = regress.File(regress.Dir, exp.Name, kernel)
+		out = f.inRoot(regress.File(regress.Dir, exp.Name, kernel))
 	}
 	if err := regress.Save(out, base); err != nil {
 		return err
@@ -187,63 +130,38 @@ only with --strict.`,
 	return cmd
 }
 
-// checkKernels refuses to gate cpu runs against a baseline recorded with other SIMD matmul
-// kernels: their results differ in the last bits, so an exact gate would fail on unchanged code.
-func checkKernels(path string, base regress.Baseline) error {
-	kernel := backend.SIMDKernel()
-	for _, r := range base.Runs {
-		if r.Provenance.Backend != backend.CPU {
-			continue
-		}
-		if want := backend.SIMDKernelOf(r.Provenance.Device); want != "" && want != kernel {
-			return fmt.Errorf("%s was recorded with the %s matmul kernels, but this process uses %s, whose results differ in the last bits: gate against %s, or record a baseline for these kernels", path, want, kernel, regress.File(regress.Dir, base.Experiment, kernel))
-		}
-	}
-	return nil
-}
-
 func regressRun(ctx context.Context, opts *regressOpts) error {
-	exp, err := configs.Load(experimentPath(opts.name), opts.sets)
+	f, _ := findExperiment(opts.name)
+	exp, err := f.load(opts.sets)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	bpath := opts.baseline
 	if bpath == "" {
-		bpath = regress.File(regress.Dir, exp.Name, expKernel(exp))
+		bpath = f.inRoot(regress.File(regress.Dir, exp.Name, regress.ExperimentKernel(exp)))
 	}
 	base, err := regress.LoadBaseline(bpath)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	if err := checkKernels(bpath, base); err != nil {
+	if err := regress.CheckKernels(bpath, base, backend.SIMDKernel()); err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	wd, _ := filepath.Abs(".")
+	wd, _ := os.Getwd()
 	code := runner.DetectCodeVersion(ctx, wd)
-	kernel := backend.SIMDKernel()
-	sum, err := runExperiment(ctx, opts.globalOpts, exp, runner.Options{
-		Quiet: opts.quiet,
-		Reuse: func(info metrics.RunInfo) bool {
-			sameKernel := info.Provenance.Backend != backend.CPU || backend.SIMDKernelOf(info.Provenance.Device) == kernel
-			return sameKernel && code.Matches(runner.CodeVersion{Commit: info.Provenance.GitCommit, Dirty: info.Provenance.GitDirty})
-		},
-	})
+	sum, err := runExperiment(ctx, opts.globalOpts, exp, runner.Options{Quiet: opts.quiet, Code: code, Reuse: runner.SameCodeAndKernels(code)})
 	if err != nil {
 		return err
 	}
 	var current []regress.Run
 	for _, o := range sum.Outcomes {
-		current = append(current, toRegressRun(o.Info))
+		current = append(current, regress.FromRunInfo(o.Info))
 	}
-	tolerances := map[string]regress.Tolerance{}
-	for k, t := range exp.Base.Regress.Tolerances {
-		tolerances[k] = regress.Tolerance{Abs: t.Abs, Rel: t.Rel}
-	}
-	res := regress.Compare(base, current, tolerances, opts.strict)
+	res := regress.Compare(base, current, regress.Tolerances(exp.Base.Regress), opts.strict)
 	md := res.Markdown()
 	out := opts.out
 	if out == "" {
-		out = filepath.Join(metrics.ReportDir(exp.Name), "regress.md")
+		out = f.inRoot(filepath.Join(metrics.ReportDir(exp.Name), "regress.md"))
 	}
 	if err := atomicfile.WriteFile(out, []byte(md)); err != nil {
 		return err

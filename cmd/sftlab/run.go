@@ -98,8 +98,10 @@ func runExperiment(ctx context.Context, g *globalOpts, exp *configs.Experiment, 
 	if !opts.Quiet {
 		opts.Logger = g.logger()
 	}
-	wd, _ := os.Getwd()
-	opts.Code = runner.DetectCodeVersion(ctx, wd)
+	if opts.Code == (runner.CodeVersion{}) {
+		wd, _ := os.Getwd()
+		opts.Code = runner.DetectCodeVersion(ctx, wd)
+	}
 	sum, err := runner.New(opts).Run(ctx, exp)
 	if len(sum.Outcomes) > 0 {
 		fmt.Fprintf(g.stdout, "%s: %d runs in %s\n\n%s", exp.Name, len(sum.Outcomes), runner.ExperimentDir(exp), sum.Table())
