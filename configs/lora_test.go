@@ -17,6 +17,7 @@ func TestLoRAKeys(t *testing.T) {
 		"sweep.yaml": "model:\n  pretrained: /m\n  lora:\n    targets: [q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj]\n" +
 			"sweep:\n  grid:\n    model.lora.rank: [4, 16]\n    data.format: [sft, instruction]\n",
 		"bad.yaml": "model:\n  lora:\n    rank: 4\n    alpha: 0\n    dropout: 1.5\n    targets: [q_proj, qproj, q_proj]\n",
+		"packed.yaml": "model:\n  pretrained: /models/x\n  lora:\n    rank: 4\n    dropout: 0.1\ndata:\n  packing: true\n",
 	})
 	id := func(file string) string {
 		t.Helper()
@@ -63,5 +64,8 @@ func TestLoRAKeys(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
+	}
+	if _, err := Load("packed.yaml", nil); err == nil || !strings.Contains(err.Error(), "model.lora.dropout: is 0.1 with data.packing") {
+		t.Errorf("LoRA dropout with packing: %v, want it refused", err)
 	}
 }

@@ -95,6 +95,9 @@ func (c Config) validate(errs *ErrorList) {
 		if !(l.Dropout >= 0 && l.Dropout < 1) {
 			errs.add(p("model.lora.dropout"), "must be in [0, 1), got %v", l.Dropout)
 		}
+		if l.Dropout > 0 && c.Data.Packing {
+			errs.add(p("model.lora.dropout"), "is %v with data.packing: the packed forward pass applies no adapter dropout; set model.lora.dropout: 0 or data.packing: false", l.Dropout)
+		}
 		if len(l.Targets) == 0 {
 			errs.add(p("model.lora.targets"), "empty: name some of %s", strings.Join(LoRATargets(), ", "))
 		}
