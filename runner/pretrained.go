@@ -283,14 +283,19 @@ func LoadTrained(runDir, backendName string) (trained *Trained, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend: %w", err)
 	}
-	err = exceptions.TryCatch[error](func() {
+	// The loaders' own error is kept apart from TryCatch's result (a panic), which would
+	// otherwise overwrite it with nil and return no model and no error.
+	var loadErr error
+	if perr := exceptions.TryCatch[error](func() {
 		if cfg.Model.Pretrained != "" {
-			trained, err = loadTrainedQwen3(runDir, cfg, be)
+			trained, loadErr = loadTrainedQwen3(runDir, cfg, be)
 		} else {
-			trained, err = loadTrainedGPT(runDir, cfg, be)
+			trained, loadErr = loadTrainedGPT(runDir, cfg, be)
 		}
-	})
-	if err != nil {
+	}); perr != nil {
+		loadErr = perr
+	}
+	if err = loadErr; err != nil {
 		return nil, fmt.Errorf("run %s: %w", runDir, err)
 	}
 	return trained, nil
@@ -406,10 +411,13 @@ func (t *Trained) Generate(prompt []int32, maxNewTokens int) (out []int32, err e
 			return nil, fmt.Errorf("generate: end token: %w", err)
 		}
 	}
-	err = exceptions.TryCatch[error](func() {
-		out, err = t.generate(prompt, min(maxNewTokens, t.context-len(prompt)), stop[0])
-	})
-	if err != nil {
+	var genErr error
+	if perr := exceptions.TryCatch[error](func() {
+		out, genErr = t.generate(prompt, min(maxNewTokens, t.context-len(prompt)), stop[0])
+	}); perr != nil {
+		genErr = perr
+	}
+	if err = genErr; err != nil {
 		return nil, fmt.Errorf("generate: %w", err)
 	}
 	if t.vocab != nil {
