@@ -26,6 +26,9 @@ type Experiment struct {
 	// Runs are the expanded sweep points, in expansion order: the grid keys sorted, the first
 	// varying slowest, then the zip axis, then the seeds. A file without a sweep has one run.
 	Runs []Run
+	// SweepOverrides are the --set flags of swept keys; each replaced its key's sweep axis by
+	// its one value (Base.Sweep holds the result). Commands log them.
+	SweepOverrides []SweepOverride
 }
 
 // Run is one point of an experiment's sweep.
@@ -86,6 +89,7 @@ func Load(path string, sets []string) (*Experiment, error) {
 	if base.Name == "" {
 		base.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
+	overrides := applySetsToSweep(&base.Sweep, layers[len(layers)-1], &errs)
 	var shape ErrorList
 	base.Sweep.validateSweep(&shape)
 	for _, p := range shape {
@@ -103,7 +107,7 @@ func Load(path string, sets []string) (*Experiment, error) {
 		return nil, errs.sorted().Err()
 	}
 
-	exp := &Experiment{Name: base.Name, Path: path, Base: base}
+	exp := &Experiment{Name: base.Name, Path: path, Base: base, SweepOverrides: overrides}
 	for _, l := range layers[:len(layers)-1] {
 		exp.Files = append([]string{l.file}, exp.Files...)
 	}
@@ -145,7 +149,9 @@ func (exp *Experiment) expand(merged *koanf.Koanf, layers []*layer) ErrorList {
 		cfg.Name, cfg.Description = exp.Base.Name, exp.Base.Description
 		runErrs := validateDecoded(cfg, decodeErrs)
 		for _, p := range runErrs {
-			if origin, ok := pt.origin[p.Key]; ok {
+			if slices.ContainsFunc(exp.SweepOverrides, func(o SweepOverride) bool { return o.Key == p.Key }) {
+				p = locate(p, layers) // the value is the --set's
+			} else if origin, ok := pt.origin[p.Key]; ok {
 				q := locate(Problem{path: origin}, layers)
 				p.File, p.Line = q.File, q.Line
 			} else {

@@ -72,6 +72,7 @@ func runExperiment(ctx context.Context, g *globalOpts, exp *configs.Experiment, 
 	opts.Progress = g.stderr
 	if !opts.Quiet {
 		opts.Logger = g.logger()
+		logSweepOverrides(opts.Logger, exp)
 	}
 	wd, _ := os.Getwd()
 	opts.Code = runner.DetectCodeVersion(ctx, wd)
