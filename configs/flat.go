@@ -56,11 +56,13 @@ func flatten(v reflect.Value, prefix string, out map[string]any) {
 // they are shown or judged (report.*, regress.*), the sweep that produced the run (sweep.*), the
 // preset's label (model.preset: its dimensions are hashed), the report's sample completions,
 // generated after training (eval.samples, eval.max_new_tokens), checkpoint frequency (resuming
-// is exact) and where the GPU plugin lives (backend.plugin; backend.name is hashed).
+// is exact), the divergence check (it only decides when a run is declared diverged, so a
+// diverged run is trained again, never reused) and where the GPU plugin lives (backend.plugin;
+// backend.name is hashed).
 func idExcluded(key string) bool {
 	switch key {
 	case "name", "description", "output.dir", "model.preset", "eval.samples", "eval.max_new_tokens",
-		"train.checkpoint_every", "backend.plugin":
+		"train.checkpoint_every", "train.divergence_factor", "backend.plugin":
 		return true
 	}
 	return strings.HasPrefix(key, "report.") || strings.HasPrefix(key, "regress.") || strings.HasPrefix(key, "sweep.")

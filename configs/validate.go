@@ -113,6 +113,10 @@ func (c Config) validate(errs *ErrorList) {
 	nonNegative("train.seed", t.Seed)
 	positive("train.grad_accum", t.GradAccum)
 	nonNegative("train.checkpoint_every", t.CheckpointEvery)
+	nonNegativeFloat("train.divergence_factor", t.DivergenceFactor)
+	if t.DivergenceFactor > 0 && t.DivergenceFactor <= 1 {
+		errs.add(p("train.divergence_factor"), "must be > 1 (a multiple of the first step's loss) or 0 to disable the check, got %v", t.DivergenceFactor)
+	}
 
 	e := c.Eval
 	nonNegative("eval.every", e.Every)

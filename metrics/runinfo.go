@@ -19,7 +19,7 @@ type Status string
 const (
 	StatusOK          Status = "ok"          // trained to max_steps and evaluated
 	StatusFailed      Status = "failed"      // stopped by an error (see RunInfo.Error)
-	StatusDiverged    Status = "diverged"    // stopped because the loss became NaN or Inf
+	StatusDiverged    Status = "diverged"    // stopped because the loss became NaN or Inf, or rose above train.divergence_factor × the first step's
 	StatusRunning     Status = "running"     // started and not finished (or killed without a trace)
 	StatusInterrupted Status = "interrupted" // stopped by a signal; resumable from its checkpoint
 )

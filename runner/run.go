@@ -303,6 +303,8 @@ func trainConfig(cfg configs.Config, checkpointDir string) train.Config {
 		EvalEvery:       cfg.Eval.Every,
 		CheckpointEvery: cfg.Train.CheckpointEvery,
 		CheckpointDir:   checkpointDir,
+
+		DivergenceFactor: cfg.Train.DivergenceFactor,
 	}
 }
 

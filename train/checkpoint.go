@@ -23,8 +23,8 @@ import (
 //
 //	latest              name of the newest complete checkpoint, e.g. "step-00000020"
 //	step-00000020/
-//	  state.json        step, data position, tokens seen, the run's trajectory settings, and
-//	                    the variable table (path, dims, byte offset)
+//	  state.json        step, data position, tokens seen, the first step's loss, the run's
+//	                    trajectory settings, and the variable table (path, dims, byte offset)
 //	  tensors.bin       every variable (weights, AdamW m and v) as little-endian float32
 //
 // The data order needs no saved generator state: each epoch's permutation is drawn from a PCG
@@ -44,6 +44,7 @@ type checkpointState struct {
 	Step      int             `json:"step"`
 	Position  position        `json:"position"`
 	Tokens    int64           `json:"tokens"`
+	StartLoss float64         `json:"start_loss,omitempty"` // the first step's loss, for the divergence check
 	Settings  trajectory      `json:"settings"`
 	Variables []checkpointVar `json:"variables"`
 }
@@ -92,7 +93,7 @@ func (t *Trainer) SaveCheckpoint() error {
 		return fail(err)
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
-	st := checkpointState{Step: t.step, Position: t.pos, Tokens: t.tokens, Settings: t.cfg.trajectory()}
+	st := checkpointState{Step: t.step, Position: t.pos, Tokens: t.tokens, StartLoss: t.startLoss, Settings: t.cfg.trajectory()}
 	vars := slices.Concat(t.params, t.moments)
 	err = atomicfile.Write(filepath.Join(tmp, tensorsFile), func(w io.Writer) error {
 		bw := bufio.NewWriter(w)
@@ -218,6 +219,6 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 			return fail("variable %q: %v", cv.Path, err)
 		}
 	}
-	t.step, t.pos, t.tokens = st.Step, st.Position, st.Tokens
+	t.step, t.pos, t.tokens, t.startLoss = st.Step, st.Position, st.Tokens, st.StartLoss
 	return nil
 }

@@ -3,6 +3,7 @@ package train
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Padding strategies for batches.
@@ -29,6 +30,9 @@ type Config struct {
 	CheckpointEvery int     // checkpoint every N steps (and at the end) when CheckpointDir is set
 	CheckpointDir   string  // where checkpoints go; "" = no checkpoints
 	Resume          bool    // continue from the latest checkpoint in CheckpointDir, if there is one
+	// DivergenceFactor ends training as diverged when a step's loss exceeds this multiple of
+	// the first step's loss; 0 disables the check (a NaN or infinite loss always ends it).
+	DivergenceFactor float64
 }
 
 // Validate reports every problem of c at once.
@@ -69,6 +73,9 @@ func (c Config) Validate() error {
 		}
 	default:
 		bad("padding", "must be %q or %q, got %q", PadLongest, PadMaxLength, c.Padding)
+	}
+	if !(c.DivergenceFactor >= 0) || math.IsInf(c.DivergenceFactor, 0) {
+		bad("divergence_factor", "must be a finite number ≥ 0 (0 disables the check), got %g", c.DivergenceFactor)
 	}
 	if c.EvalEvery < 0 {
 		bad("eval_every", "must be ≥ 0, got %d", c.EvalEvery)

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sftlab/sftlab/metrics"
+)
+
+// TestHugeLossIsDivergence trains at learning rate 1e3: the loss stays finite but grows far
+// beyond the first step's, which train.divergence_factor calls divergence; with the check
+// disabled the run finishes, as every such run used to.
+func TestHugeLossIsDivergence(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains models")
+	}
+	exp := filepath.Join("..", "..", "experiments", "smoke.yaml")
+	tests := []struct {
+		name       string
+		factor     string
+		wantCode   int
+		wantStatus metrics.Status
+	}{
+		{"default factor", "", 1, metrics.StatusDiverged},
+		{"check disabled", "0", 0, metrics.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runs := filepath.Join(t.TempDir(), "runs")
+			args := []string{"run", exp, "--set", "output.dir=" + runs, "--set", "data.format=sft", "--set", "train.learning_rate=1e3",
+				"--set", "train.max_steps=6", "--set", "eval.samples=0", "--quiet"}
+			if tt.factor != "" {
+				args = append(args, "--set", "train.divergence_factor="+tt.factor)
+			}
+			code, out, errOut := sftlab(t, args...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, tt.wantCode, out, errOut)
+			}
+			dirs := runDirs(t, runs, "smoke")
+			if len(dirs) != 1 {
+				t.Fatalf("run folders %v, want 1", dirs)
+			}
+			r, err := metrics.ReadRunDir(dirs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Info.Status != tt.wantStatus {
+				t.Fatalf("status %s (%s), want %s; losses %v", r.Info.Status, r.Info.Error, tt.wantStatus, r.Steps)
+			}
+			if tt.wantStatus == metrics.StatusDiverged && !strings.Contains(r.Info.Error, "the first step's loss") {
+				t.Errorf("run.json error %q does not say why the run diverged", r.Info.Error)
+			}
+		})
+	}
+}
