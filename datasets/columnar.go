@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -175,6 +176,9 @@ func (c *columnReader) add(batch arrow.RecordBatch) error {
 				return fmt.Errorf("dataset %s: row %d: %w", c.path, row, err)
 			}
 		}
+		if err := checkText(r); err != nil {
+			return fmt.Errorf("dataset %s: row %d: %w", c.path, row, err)
+		}
 		c.recs = append(c.recs, r)
 	}
 	c.rows += int(batch.NumRows())
@@ -188,8 +192,15 @@ func messagesAt(col arrow.Array, i int) ([]tokenizer.Message, error) {
 		return nil, errors.New("null: want a list of {role, content}")
 	}
 	if s, ok := col.(stringColumn); ok {
+		text := s.Value(i)
+		if len(text) > MaxRecordBytes {
+			return nil, errTooLarge(len(text))
+		}
+		if !utf8.ValidString(text) {
+			return nil, errors.New("not valid UTF-8: write the file's strings as UTF-8")
+		}
 		var raw []rawMessage
-		if err := json.Unmarshal([]byte(s.Value(i)), &raw); err != nil {
+		if err := json.Unmarshal([]byte(text), &raw); err != nil {
 			return nil, fmt.Errorf("bad JSON: %w", err)
 		}
 		msgs := make([]tokenizer.Message, len(raw))
@@ -246,4 +257,27 @@ func fieldNames(schema *arrow.Schema) []string {
 		names[i] = schema.Field(i).Name
 	}
 	return names
+}
+
+// checkText refuses a record read from a Parquet or Arrow row whose text is larger than
+// MaxRecordBytes or not valid UTF-8 (Arrow strings should be UTF-8, but nothing checks it).
+func checkText(r Record) error {
+	fields := []struct{ name, text string }{{colTask, r.Task}, {colInstruction, r.Instruction}, {colInput, r.Input}, {colOutput, r.Output}}
+	for j, m := range r.Messages {
+		fields = append(fields, struct{ name, text string }{fmt.Sprintf("%s[%d].role", colMessages, j), m.Role},
+			struct{ name, text string }{fmt.Sprintf("%s[%d].content", colMessages, j), m.Content})
+	}
+	size := 0
+	for _, f := range fields {
+		size += len(f.text)
+	}
+	if size > MaxRecordBytes {
+		return errTooLarge(size)
+	}
+	for _, f := range fields {
+		if !utf8.ValidString(f.text) {
+			return fmt.Errorf("column %q is not valid UTF-8: write the file's strings as UTF-8", f.name)
+		}
+	}
+	return nil
 }
