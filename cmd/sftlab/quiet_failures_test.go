@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,5 +54,34 @@ func TestHugeLossIsDivergence(t *testing.T) {
 				t.Errorf("run.json error %q does not say why the run diverged", r.Info.Error)
 			}
 		})
+	}
+}
+
+// TestReportNameValidated checks that `sftlab report` refuses names that would read or write
+// outside runs/ and reports/, as run refuses them, and writes nothing.
+func TestReportNameValidated(t *testing.T) {
+	tmp := t.TempDir()
+	t.Chdir(tmp)
+	// A run folder that "../x" from runs/ would reach, and a report it would write beside it.
+	if err := os.MkdirAll(filepath.Join("x", "0123456789ab"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"../x", "x/..", "/tmp/x", ".x", "a b", "x\x00"} {
+		t.Run(name, func(t *testing.T) {
+			code, out, errOut := sftlab(t, "report", name)
+			if code != 2 || !strings.Contains(errOut, "is not a valid experiment name") {
+				t.Fatalf("exit %d, want 2 with the name refused\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+		})
+	}
+	var files []string
+	filepath.WalkDir(tmp, func(path string, d fs.DirEntry, err error) error {
+		if !d.IsDir() {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if len(files) > 0 {
+		t.Errorf("files written: %v", files)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/report"
 )
 
@@ -58,6 +59,10 @@ report.baseline (e.g. "format=sft"), or --baseline.
 
 // reportRun writes the report of one experiment and prints where it is.
 func reportRun(o *reportOpts) error {
+	// The name is a folder under --runs and under reports/: validated as run validates it.
+	if err := configs.CheckName(o.name); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("report: %w; read runs from elsewhere with --runs and write elsewhere with --out", err)}
+	}
 	out := o.outDir
 	if out == "" {
 		out = filepath.Join("reports", o.name)
