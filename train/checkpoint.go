@@ -85,6 +85,11 @@ func (t *Trainer) SaveCheckpoint() error {
 	dir := t.cfg.CheckpointDir
 	name := fmt.Sprintf("step-%08d", t.step)
 	fail := func(err error) error { return fmt.Errorf("train: checkpoint %s: %w", filepath.Join(dir, name), err) }
+	// Saving removes the older step-* folders of dir: never through a link, whose target may
+	// hold anything (another run's checkpoints, say).
+	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return fail(fmt.Errorf("%s is a symbolic link: checkpoints replace the step-* folders of their folder, which is not done through a link; remove the link (to keep runs on another disk, point output.dir there)", dir))
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(err)
 	}
@@ -147,6 +152,7 @@ func (t *Trainer) SaveCheckpoint() error {
 		return fail(err)
 	}
 	for _, e := range entries {
+		// e.IsDir is false for a link, so a linked step-* folder is never followed.
 		if e.IsDir() && strings.HasPrefix(e.Name(), "step-") && e.Name() != name {
 			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 				return fail(err)
