@@ -87,13 +87,15 @@ func (r *Runner) modelTokenizer(cfg configs.Config) (*tokenizer.Tokenizer, error
 	return tok, nil
 }
 
-// pretrainedConfig checks that dir is a model directory and reads its config.json.
+// pretrainedConfig checks that dir is a model directory, reads its config.json and checks the
+// headers of its weight files against it (qwen3.CheckDir), so that a bad model.safetensors
+// stops the sweep before any training starts.
 func pretrainedConfig(dir string) (qwen3.Config, error) {
 	info, err := os.Stat(dir)
 	if err != nil || !info.IsDir() {
 		return qwen3.Config{}, fmt.Errorf("model.pretrained: %q is not a directory: give a local Hugging Face Qwen3 model directory (config.json, *.safetensors, tokenizer.json), e.g. --set model.pretrained=/models/Qwen3-4B, downloaded with `huggingface-cli download Qwen/Qwen3-4B --local-dir /models/Qwen3-4B`", dir)
 	}
-	qc, err := qwen3.LoadConfig(filepath.Join(dir, hfConfigFile))
+	qc, err := qwen3.CheckDir(dir)
 	if err != nil {
 		return qwen3.Config{}, fmt.Errorf("model.pretrained: %w", err)
 	}

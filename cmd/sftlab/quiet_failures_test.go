@@ -85,3 +85,51 @@ func TestReportNameValidated(t *testing.T) {
 		t.Errorf("files written: %v", files)
 	}
 }
+
+// TestBadPretrainedWeightsStopTheSweep checks that a truncated or mismatched model.safetensors
+// stops `sftlab run` before anything trains (exit 2, no run folder), instead of failing each
+// run at its first step.
+func TestBadPretrainedWeightsStopTheSweep(t *testing.T) {
+	tests := []struct {
+		name    string
+		breakIt func(t *testing.T, dir string)
+		wantErr string
+	}{
+		{"truncated weights", func(t *testing.T, dir string) {
+			path := filepath.Join(dir, "model.safetensors")
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(path, st.Size()/2); err != nil {
+				t.Fatal(err)
+			}
+		}, "file truncated"},
+		{"config with more layers than the weights", func(t *testing.T, dir string) {
+			path := filepath.Join(dir, "config.json")
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = []byte(strings.Replace(string(data), `"num_hidden_layers": 2`, `"num_hidden_layers": 3`, 1))
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "num_hidden_layers is 3 but the weights hold 2 layers"},
+	}
+	exp := filepath.Join("..", "..", "experiments", "qwen3_sft_vs_instruction.yaml")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pretrained := writeTinyQwen3(t, qwen3Vocab)
+			tt.breakIt(t, pretrained)
+			runs := filepath.Join(t.TempDir(), "runs")
+			code, out, errOut := sftlab(t, "run", exp, "--set", "model.pretrained="+pretrained, "--set", "output.dir="+runs, "--quiet")
+			if code != 2 || !strings.Contains(errOut, tt.wantErr) || !strings.Contains(errOut, "model.pretrained") {
+				t.Fatalf("exit %d, want 2 naming model.pretrained and %q\nstdout: %s\nstderr: %s", code, tt.wantErr, out, errOut)
+			}
+			if dirs := runDirs(t, runs, "qwen3_sft_vs_instruction"); len(dirs) > 0 {
+				t.Errorf("runs started despite the bad model: %v", dirs)
+			}
+		})
+	}
+}
