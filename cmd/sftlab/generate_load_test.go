@@ -46,6 +46,12 @@ func TestGenerateUnloadableModel(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "vocab.json"},
+		{"vocab.json of another tokenizer", func(t *testing.T, dir string) {
+			writeRunConfig(t, dir, configs.Default())
+			if err := os.WriteFile(filepath.Join(dir, "vocab.json"), []byte(`{"full_vocab_size": 2147483647, "ids": [5, 2147483646]}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "maps ids of a 2147483647-token vocabulary, but the run's tokenizer has 151669 tokens"},
 		{"no checkpoint", func(t *testing.T, dir string) {
 			cfg := configs.Default()
 			cfg.Model.Vocab = "full"
