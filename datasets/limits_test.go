@@ -56,7 +56,7 @@ func TestBadTextRefused(t *testing.T) {
 		{"chat not UTF-8", []Record{{Messages: []tokenizer.Message{{Role: "user", Content: "\xff"}, {Role: "assistant", Content: "好"}}}}, `row 0: column "messages[0].content" is not valid UTF-8`},
 	}
 	for _, tt := range columnar {
-		for format, write := range map[string]func(*testing.T, []Record) string{"parquet": writeParquet, "arrow": writeArrow} {
+		for format, write := range map[string]func(testing.TB, []Record) string{"parquet": writeParquet, "arrow": writeArrow} {
 			t.Run(format+" "+tt.name, func(t *testing.T) {
 				path := write(t, tt.recs)
 				_, err := Load(path)
