@@ -82,8 +82,22 @@ func applySetsToSweep(s *Sweep, set *layer, errs *ErrorList) []SweepOverride {
 	}
 	var out []SweepOverride
 	before := s.size()
+	// explicit reports whether a --set names key or a section above it (a preset's dimensions,
+	// which model.preset adds to the layer, are not the user's --set of them).
+	explicit := func(key string) bool {
+		for p := key; ; {
+			if set.set[p] {
+				return true
+			}
+			i := strings.LastIndex(p, ".")
+			if i < 0 {
+				return false
+			}
+			p = p[:i]
+		}
+	}
 	for _, key := range set.k.Keys() {
-		if key == "sweep" || strings.HasPrefix(key, "sweep.") {
+		if key == "sweep" || strings.HasPrefix(key, "sweep.") || !explicit(key) {
 			continue
 		}
 		var axis string

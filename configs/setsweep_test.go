@@ -135,3 +135,16 @@ func TestSetOfSweptKeyKeepsRunIdentity(t *testing.T) {
 		t.Errorf("override message %q", got)
 	}
 }
+
+// TestSetPresetKeepsSweptDimension checks that --set model.preset, which sets the preset's
+// dimensions, does not count as a --set of a swept dimension.
+func TestSetPresetKeepsSweptDimension(t *testing.T) {
+	inTempRepo(t, map[string]string{"base.yaml": testBase, "x.yaml": "extends: base.yaml\nsweep:\n  grid:\n    model.d_model: [64, 256]\n"})
+	exp, err := Load("x.yaml", []string{"model.preset=small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exp.Runs) != 2 || len(exp.SweepOverrides) != 0 {
+		t.Fatalf("%d runs, overrides %v; want the 2 swept runs and none", len(exp.Runs), exp.SweepOverrides)
+	}
+}
