@@ -37,11 +37,16 @@ func loadParquet(path string) ([]Record, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return readParquet(path, f, size)
+}
+
+// readParquet reads records from the Parquet file r of size bytes; path names it in errors.
+func readParquet(path string, r parquet.ReaderAtSeeker, size int64) ([]Record, error) {
 	mem := arrowguard.NewAllocator(arrowguard.Budget(size))
 	cr := columnReader{path: path}
-	err = arrowguard.Read("dataset "+path, func() error {
+	err := arrowguard.Read("dataset "+path, func() error {
 		props := parquet.NewReaderProperties(mem)
-		tbl, err := pqarrow.ReadTable(context.Background(), f, props, pqarrow.ArrowReadProperties{}, mem)
+		tbl, err := pqarrow.ReadTable(context.Background(), r, props, pqarrow.ArrowReadProperties{}, mem)
 		if err != nil {
 			return fmt.Errorf("dataset %s: not a readable Parquet file: %w", path, err)
 		}
@@ -84,10 +89,16 @@ func loadArrow(path string) ([]Record, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return readArrowData(path, f, size)
+}
+
+// readArrowData reads records from the Arrow IPC file or stream f of size bytes; path names it
+// in errors.
+func readArrowData(path string, f ipc.ReadAtSeeker, size int64) ([]Record, error) {
 	opts := []ipc.Option{ipc.WithAllocator(arrowguard.NewAllocator(arrowguard.Budget(size))),
 		ipc.WithMetadataSizeLimit(size), ipc.WithBodySizeLimit(size)}
 	cr := columnReader{path: path}
-	err = arrowguard.Read("dataset "+path, func() error {
+	err := arrowguard.Read("dataset "+path, func() error {
 		if arrowguard.IsFile(f, size) {
 			if err := arrowguard.CheckFile(f, size); err != nil {
 				return fmt.Errorf("dataset %s: %w", path, err)

@@ -293,6 +293,11 @@ func loadJSON(path string) ([]Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", path, err)
 	}
+	return parseJSON(path, data)
+}
+
+// parseJSON reads the records of the .json file data; path names it in errors.
+func parseJSON(path string, data []byte) ([]Record, error) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	lineAt := func(off int64) int { return 1 + bytes.Count(data[:off], []byte{'\n'}) }
 	if n, err := checkUTF8(data); err != nil {

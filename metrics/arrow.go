@@ -130,7 +130,18 @@ func writeArrow(path string, schema *arrow.Schema, fill func(*array.RecordBuilde
 // ReadSteps reads every row of a metrics.arrow file.
 func ReadSteps(path string) ([]Step, error) {
 	var rows []Step
-	err := readArrow(path, func(c columns, n int) error {
+	err := openArrow(path, func(r ipc.ReadAtSeeker, size int64) error {
+		var err error
+		rows, err = readSteps(path, r, size)
+		return err
+	})
+	return rows, err
+}
+
+// readSteps reads the rows of the metrics.arrow file r of size bytes; path names it in errors.
+func readSteps(path string, r ipc.ReadAtSeeker, size int64) ([]Step, error) {
+	var rows []Step
+	err := readArrow(path, r, size, func(c columns, n int) error {
 		step, e1 := c.int64("step")
 		epoch, e2 := c.float64("epoch")
 		loss, e3 := c.float64("train_loss")
@@ -156,7 +167,18 @@ func ReadSteps(path string) ([]Step, error) {
 // ReadEvals reads every row of an eval.arrow file.
 func ReadEvals(path string) ([]Eval, error) {
 	var rows []Eval
-	err := readArrow(path, func(c columns, n int) error {
+	err := openArrow(path, func(r ipc.ReadAtSeeker, size int64) error {
+		var err error
+		rows, err = readEvals(path, r, size)
+		return err
+	})
+	return rows, err
+}
+
+// readEvals reads the rows of the eval.arrow file r of size bytes; path names it in errors.
+func readEvals(path string, r ipc.ReadAtSeeker, size int64) ([]Eval, error) {
+	var rows []Eval
+	err := readArrow(path, r, size, func(c columns, n int) error {
 		step, e1 := c.int64("step")
 		split, e2 := c.string("split")
 		loss, e3 := c.float64("loss")
@@ -173,10 +195,8 @@ func ReadEvals(path string) ([]Eval, error) {
 	return rows, err
 }
 
-// readArrow opens an Arrow IPC file and calls each with every record batch. The reader's
-// memory is bounded by the file's size and its panics on a corrupt file become errors (see
-// internal/arrowguard), so a damaged metrics file is reported, never crashed on.
-func readArrow(path string, each func(c columns, n int) error) error {
+// openArrow opens the file at path and calls read with it and its size.
+func openArrow(path string, read func(r ipc.ReadAtSeeker, size int64) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -186,7 +206,13 @@ func readArrow(path string, each func(c columns, n int) error) error {
 	if err != nil {
 		return err
 	}
-	size := st.Size()
+	return read(f, st.Size())
+}
+
+// readArrow calls each with every record batch of the Arrow IPC file f of size bytes. The
+// reader's memory is bounded by the file's size and its panics on a corrupt file become errors
+// (see internal/arrowguard), so a damaged metrics file is reported, never crashed on.
+func readArrow(path string, f ipc.ReadAtSeeker, size int64, each func(c columns, n int) error) error {
 	return arrowguard.Read(path, func() error {
 		if err := arrowguard.CheckFile(f, size); err != nil {
 			return fmt.Errorf("%s: %w", path, err)

@@ -1,21 +1,14 @@
 package metrics
 
 import (
+	"bytes"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 )
-
-// fuzzFile writes data to a file named name in a new folder and returns its path.
-func fuzzFile(t *testing.T, name string, data []byte) string {
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // seed returns the bytes that write produced in a file named name.
 func seed(f *testing.F, name string, write func(path string) error) []byte {
@@ -38,7 +31,7 @@ func FuzzReadSteps(f *testing.F) {
 	f.Add(seed(f, StepsFile, func(p string) error { return WriteSteps(p, nil) }))
 	f.Add(seed(f, EvalsFile, func(p string) error { return WriteEvals(p, []Eval{{10, SplitValid, 2.5, 0.5, 100}}) }))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := ReadSteps(fuzzFile(t, StepsFile, data))
+		got, err := readSteps(StepsFile, bytes.NewReader(data), int64(len(data)))
 		if err == nil && len(got)*8*8 > len(data)*64 {
 			t.Fatalf("%d rows from %d bytes", len(got), len(data))
 		}
@@ -52,7 +45,7 @@ func FuzzReadEvals(f *testing.F) {
 	}))
 	f.Add(seed(f, StepsFile, func(p string) error { return WriteSteps(p, []Step{{Step: 1}}) }))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ReadEvals(fuzzFile(t, EvalsFile, data))
+		readEvals(EvalsFile, bytes.NewReader(data), int64(len(data)))
 	})
 }
 
@@ -67,12 +60,12 @@ func FuzzReadRunInfo(f *testing.F) {
 	f.Add(seed(f, RunInfoFile, func(p string) error { return WriteRunInfo(p, info) }))
 	f.Add([]byte(`{"summary": {"eval_loss": "-Inf", "steps": null}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := ReadRunInfo(fuzzFile(t, RunInfoFile, data))
+		got, err := parseRunInfo(RunInfoFile, data)
 		if err != nil {
 			return
 		}
 		// What was read can be written back.
-		if err := WriteRunInfo(filepath.Join(t.TempDir(), RunInfoFile), got); err != nil {
+		if _, err := json.Marshal(got); err != nil {
 			t.Fatalf("an accepted run.json cannot be written back: %v", err)
 		}
 	})
@@ -83,7 +76,7 @@ func FuzzReadConfig(f *testing.F) {
 	f.Add([]byte("name: smoke\ntrain:\n  max_steps: 12\n  learning_rate: 3.0e-3\nsweep:\n  grid:\n    data.format: [sft, instruction]\n"))
 	f.Add([]byte("a: &x [1, 2]\nb: *x\nc: {d: {e: null}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ReadConfig(fuzzFile(t, ConfigFile, data))
+		parseConfig(ConfigFile, data)
 	})
 }
 
@@ -93,6 +86,6 @@ func FuzzReadSamples(f *testing.F) {
 		return WriteSamples(p, []Sample{{Prompt: "问题：你好\n回答：", Completion: "你好", Reference: "你好！", Format: "sft"}})
 	}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ReadSamples(fuzzFile(t, SamplesFile, data))
+		parseSamples(SamplesFile, data)
 	})
 }

@@ -204,6 +204,11 @@ func ReadRunInfo(path string) (RunInfo, error) {
 	if err != nil {
 		return RunInfo{}, err
 	}
+	return parseRunInfo(path, data)
+}
+
+// parseRunInfo decodes the run.json data; path names it in errors.
+func parseRunInfo(path string, data []byte) (RunInfo, error) {
 	info := RunInfo{Summary: EmptySummary()}
 	if err := json.Unmarshal(data, &info); err != nil {
 		return RunInfo{}, fmt.Errorf("%s: %w", path, err)
