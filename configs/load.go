@@ -2,6 +2,7 @@ package configs
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -57,11 +58,29 @@ type layer struct {
 	k    *koanf.Koanf
 }
 
+// DefaultMaxRuns is the largest sweep LoadWith expands when LoadOptions.MaxRuns is 0: a sweep
+// over it is far more likely a mistake (a list pasted into the wrong axis) than a plan.
+const DefaultMaxRuns = 1000
+
+// LoadOptions adjusts LoadWith.
+type LoadOptions struct {
+	// MaxRuns refuses, before expanding it, a sweep of more runs than this (the error gives
+	// the count); 0 means DefaultMaxRuns, a negative value no limit.
+	MaxRuns int
+}
+
 // Load reads the experiment file at path and its extends chain, applies the --set overrides
 // ("key=value", the value parsed as YAML, e.g. "train.learning_rate=1e-4"), decodes the result
 // strictly into Config, expands the sweep and validates every run. On any problem it returns an
-// ErrorList holding all of them, each naming its file, line and key path.
+// ErrorList holding all of them, each naming its file, line and key path. It expands sweeps of
+// any size; LoadWith can refuse large ones first.
 func Load(path string, sets []string) (*Experiment, error) {
+	return LoadWith(path, sets, LoadOptions{MaxRuns: -1})
+}
+
+// LoadWith is Load with options: with a run limit, a sweep that expands to more runs is
+// refused before any run is expanded, so the refusal takes no longer for 10^6 runs than for 10.
+func LoadWith(path string, sets []string, opts LoadOptions) (*Experiment, error) {
 	var errs ErrorList
 	sch := newConfigSchema()
 	layers, err := readChain(path, sch, &errs)
@@ -107,6 +126,18 @@ func Load(path string, sets []string) (*Experiment, error) {
 		return nil, errs.sorted().Err()
 	}
 
+	limit := opts.MaxRuns
+	if limit == 0 {
+		limit = DefaultMaxRuns
+	}
+	if n := base.Sweep.size(); limit > 0 && n > limit {
+		p := locate(Problem{Key: "sweep", path: []string{"sweep"}}, layers)
+		p.Msg = fmt.Sprintf("expands to %d runs, more than the limit of %d: allow them with --max-runs %d, or sweep fewer values", n, limit, n)
+		if n == math.MaxInt {
+			p.Msg = fmt.Sprintf("expands to more than %d runs, far more than the limit of %d: sweep fewer values", n, limit)
+		}
+		return nil, append(errs, p).sorted().Err()
+	}
 	exp := &Experiment{Name: base.Name, Path: path, Base: base, SweepOverrides: overrides}
 	for _, l := range layers[:len(layers)-1] {
 		exp.Files = append([]string{l.file}, exp.Files...)

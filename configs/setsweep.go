@@ -3,6 +3,7 @@ package configs
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 )
@@ -45,12 +46,12 @@ func setSweepKey(o SweepOverride) string {
 	return "sweep.grid." + o.Key
 }
 
-// size is the number of runs the sweep expands to (1 for none), saturating at maxInt.
+// size is the number of runs the sweep expands to (1 for none), saturating at math.MaxInt.
 func (s Sweep) size() int {
 	n := 1
 	mul := func(k int) {
-		if k > 0 && n > int(^uint(0)>>1)/k {
-			n = int(^uint(0) >> 1)
+		if k > 0 && n > math.MaxInt/k {
+			n = math.MaxInt
 			return
 		}
 		n *= k
