@@ -28,12 +28,10 @@ type Config struct {
 	// the PJRT_PLUGIN_LIBRARY_PATH environment variable are searched.
 	Plugin string
 
-	// DisableLayoutRewrite turns off the DotGeneral layout decorator of the "cpu" backend, so
-	// the plain Go backend is returned. Float32 results agree to within rounding; the
-	// decorated backend is faster on attention-shaped and gradient matrix multiplications
-	// (up to 15× with the AVX2 kernels). Without it, bfloat16 and float16 products that use
-	// GoMLX v0.28.2's small transposed AVX2 kernel come out wrong (about half the terms of
-	// each sum are dropped).
+	// DisableLayoutRewrite turns off the DotGeneral layout rewrite of the "cpu" backend, so
+	// every DotGeneral reaches the Go backend as the model wrote it. Float32 results agree to
+	// within rounding; the rewrite is faster on attention-shaped and gradient matrix
+	// multiplications.
 	DisableLayoutRewrite bool
 
 	// DisableFusion makes the "cpu" backend refuse GoMLX's fused operations (Softmax, Gelu,
@@ -58,9 +56,8 @@ func New(cfg Config) (compute.Backend, error) {
 		if err != nil {
 			return nil, fmt.Errorf("backend %s: %w", CPU, err)
 		}
-		if cfg.DisableLayoutRewrite && !cfg.DisableFusion {
-			return be, nil
-		}
+		// Always decorated, even with both options off: the decorator also hides the Go
+		// backend's PreferConstantsForVariables capability (see decorated.Capabilities).
 		return Decorate(be, DecorateOptions{
 			RewriteDotGeneral: !cfg.DisableLayoutRewrite,
 			DisableFusion:     cfg.DisableFusion,

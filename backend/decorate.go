@@ -29,7 +29,7 @@ type DecorateOptions struct {
 // unwrapped before they reach inner. The Go backend type-asserts closures to its own function
 // type, so functions passed to Call, Sort, While and If are unwrapped too.
 func Decorate(inner compute.Backend, opts DecorateOptions) compute.Backend {
-	return &decorated{Backend: inner, opts: opts, kernels: currentKernels()}
+	return &decorated{Backend: inner, opts: opts}
 }
 
 // Undecorate returns the backend wrapped by [Decorate] and its options; for any other backend
@@ -44,8 +44,7 @@ func Undecorate(be compute.Backend) (inner compute.Backend, opts DecorateOptions
 // decorated is the compute.Backend returned by Decorate.
 type decorated struct {
 	compute.Backend
-	opts    DecorateOptions
-	kernels kernelProfile // the Go backend's matmul kernels, which the plans are made for
+	opts DecorateOptions
 }
 
 // Description implements compute.Backend.
@@ -54,23 +53,27 @@ func (d *decorated) Description() string {
 		d.Backend.Description(), d.opts.RewriteDotGeneral, !d.opts.DisableFusion)
 }
 
-// Capabilities implements compute.Backend: without fusion, fused ops are not advertised.
+// Capabilities implements compute.Backend. It never advertises PreferConstantsForVariables:
+// with it, GoMLX bakes variables' current values into a graph as constants unless the graph is
+// marked as training, and sftlab caches its graphs (eval, gradient accumulation, generation),
+// so a cached graph would go on computing with the weights of the step it was built at.
+// Without fusion, fused ops are not advertised either.
 func (d *decorated) Capabilities() compute.Capabilities {
-	c := d.Backend.Capabilities()
-	if !d.opts.DisableFusion {
-		return c
-	}
-	c = c.Clone()
-	for _, op := range fusedOps {
-		delete(c.Operations, op)
+	c := d.Backend.Capabilities().Clone()
+	c.PreferConstantsForVariables = false
+	if d.opts.DisableFusion {
+		for _, op := range fusedOps {
+			delete(c.Operations, op)
+		}
 	}
 	return c
 }
 
 // fusedOps are the operations refused when fusion is disabled.
 var fusedOps = []compute.OpType{
+	compute.OpTypeFusedActivation, compute.OpTypeFusedActivationVJP,
 	compute.OpTypeFusedSoftmax, compute.OpTypeFusedLayerNorm, compute.OpTypeFusedGelu,
-	compute.OpTypeFusedDense, compute.OpTypeFusedScaledDotProductAttention,
+	compute.OpTypeFusedDense, compute.OpTypeFusedDenseVJP, compute.OpTypeFusedScaledDotProductAttention,
 	compute.OpTypeFusedScaledDotProductAttentionVJP, compute.OpTypeFusedAttentionQKVProjection,
 	compute.OpTypeFusedQuantizedDense,
 }
@@ -262,7 +265,7 @@ func (f *function) DotGeneral(lhs compute.Value, lhsContractingAxes, lhsBatchAxe
 	if lhsShape.DType != rhsShape.DType || lhsShape.DType == dtypes.InvalidDType {
 		return passThrough()
 	}
-	plan, ok := planDotGeneral(f.builder.backend.kernels, lhsShape.Dimensions, lhsContractingAxes, lhsBatchAxes,
+	plan, ok := PlanDotGeneral(lhsShape.Dimensions, lhsContractingAxes, lhsBatchAxes,
 		rhsShape.Dimensions, rhsContractingAxes, rhsBatchAxes)
 	if !ok {
 		return passThrough()
@@ -357,12 +360,20 @@ func (f *function) FusedSoftmax(x compute.Value, axis int) (compute.Value, error
 	return f.Function.FusedSoftmax(x, axis)
 }
 
-// FusedGelu implements compute.Function.
-func (f *function) FusedGelu(x compute.Value, exact bool) (compute.Value, error) {
+// FusedActivation implements compute.Function.
+func (f *function) FusedActivation(x compute.Value, cfg compute.ActivationConfig) (compute.Value, error) {
 	if f.builder.backend.opts.DisableFusion {
-		return nil, notImplemented("FusedGelu")
+		return nil, notImplemented("FusedActivation")
 	}
-	return f.Function.FusedGelu(x, exact)
+	return f.Function.FusedActivation(x, cfg)
+}
+
+// FusedActivationVJP implements compute.Function.
+func (f *function) FusedActivationVJP(y, x, dOutput compute.Value, cfg compute.ActivationConfig) (compute.Value, error) {
+	if f.builder.backend.opts.DisableFusion {
+		return nil, notImplemented("FusedActivationVJP")
+	}
+	return f.Function.FusedActivationVJP(y, x, dOutput, cfg)
 }
 
 // FusedLayerNorm implements compute.Function.
@@ -379,6 +390,14 @@ func (f *function) FusedDense(x, weight, bias compute.Value, options compute.Den
 		return nil, notImplemented("FusedDense")
 	}
 	return f.Function.FusedDense(x, weight, bias, options)
+}
+
+// FusedDenseVJP implements compute.Function.
+func (f *function) FusedDenseVJP(x, weight, bias, y, dOutput compute.Value, options compute.DenseConfig) (dx, dWeight, dBias compute.Value, err error) {
+	if f.builder.backend.opts.DisableFusion {
+		return nil, nil, nil, notImplemented("FusedDenseVJP")
+	}
+	return f.Function.FusedDenseVJP(x, weight, bias, y, dOutput, options)
 }
 
 // FusedScaledDotProductAttention implements compute.Function.

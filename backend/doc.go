@@ -18,10 +18,13 @@
 // [Describe] renders the provenance string of a backend: name, GoMLX's description, device,
 // SIMD matmul kernels in use and decorator options.
 //
-// The tests in this package also pin down the behaviour of GoMLX v0.28.2 that sftlab relies
+// The decorator also hides the Go backend's PreferConstantsForVariables capability, with which
+// GoMLX would bake variables into graphs not marked as training (stale_test.go).
+//
+// The tests in this package also pin down the behaviour of GoMLX v0.28.16 that sftlab relies
 // on (gomlx_checks_test.go): attention scales its logits once, the Go backend has Pad, Dot
 // gradients are DotGenerals, and the worker-pool configuration used here does not deadlock.
 // BenchmarkDotGeneral and BenchmarkTrainingGraph compare the decorated and the plain backend
-// in the same run (run them with GOMLX_SIMD_AVX512=false to see the AVX2 kernels on an AVX-512
-// machine).
+// in the same run (run them with GOMLX_GO_SIMD_AVX512=false to see the AVX2 kernels on an
+// AVX-512 machine).
 package backend

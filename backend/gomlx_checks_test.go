@@ -1,6 +1,6 @@
 package backend
 
-// Checks of GoMLX v0.28.2 behaviour that sftlab relies on. GoMLX v0.26 had four problems:
+// Checks of GoMLX (v0.28.16) behaviour that sftlab relies on. GoMLX v0.26 had four problems:
 // attention.MultiHeadAttention scaled the logits twice, the Go backend lacked Pad, the
 // gradients of Dot/DotGeneral were built as broadcast-multiply plus reduce-sum (8× slower and a
 // huge intermediate), and the Go backend's default worker pool deadlocked on 2 CPUs. Each test

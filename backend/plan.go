@@ -7,9 +7,7 @@ import "slices"
 type Layout int
 
 const (
-	// LayoutNonTransposed is the matmul layout, right operand [B, K, M]. The Go backend's AVX2
-	// and scalar small-matmul kernels for it are an order of magnitude faster than the
-	// transposed ones.
+	// LayoutNonTransposed is the matmul layout, right operand [B, K, M].
 	LayoutNonTransposed Layout = iota
 	// LayoutTransposed has the right operand [B, M, K].
 	LayoutTransposed
@@ -51,23 +49,6 @@ type DotPlan struct {
 	Cost int
 }
 
-// smallMatMulSize is the Go backend's AVX2 threshold (N·M·K per batch element) below which
-// its "small" matmul kernels run.
-const smallMatMulSize = 4 << 20
-
-// kernelProfile describes the matmul kernels the Go backend registered on this machine.
-type kernelProfile struct {
-	// slowSmallTransposed is true when the small kernel for the transposed layout is far
-	// slower than the non-transposed one: the AVX2 and scalar kernels (0.2–1 GFLOP/s against
-	// ~10), not the AVX-512 ones.
-	slowSmallTransposed bool
-}
-
-// currentKernels is the profile of the kernels in use, from the same checks as the backend's.
-func currentKernels() kernelProfile {
-	return kernelProfile{slowSmallTransposed: simdKernel() != "avx512"}
-}
-
 // PlanDotGeneral chooses how to compute a DotGeneral fastest on the Go backend of this
 // machine. It returns false when the call should be passed to the backend unchanged: invalid
 // or dynamic shapes (the backend reports the error), a layout the backend runs well as it is,
@@ -79,24 +60,17 @@ func currentKernels() kernelProfile {
 // like) copies both operands. Plans use either layout, with the operands in order or swapped
 // (computing the transposed product and transposing the output back):
 //
-//   - Small products (N·M·K < 4 Mi) with the AVX2 or scalar kernels always go to the
-//     non-transposed layout, whose small kernel is an order of magnitude faster; of the two
-//     such plans, the one that copies fewer elements wins.
-//   - Otherwise (large products, or AVX-512 kernels, whose layouts run at similar speeds) the
-//     plan that copies the fewest elements wins, the non-transposed layout on ties, and layouts
-//     the backend takes directly are left alone.
+// the plan that copies the fewest elements wins, the non-transposed layout on ties, and layouts
+// the backend takes directly are left alone. (With GoMLX v0.28.2 small products also had to
+// avoid the AVX2 kernel of the transposed layout, 10× slower than the other; v0.28.16's kernels
+// run both layouts at similar speeds.)
 func PlanDotGeneral(lhsDims, lhsContracting, lhsBatch, rhsDims, rhsContracting, rhsBatch []int) (DotPlan, bool) {
-	return planDotGeneral(currentKernels(), lhsDims, lhsContracting, lhsBatch, rhsDims, rhsContracting, rhsBatch)
-}
-
-// planDotGeneral is PlanDotGeneral for the given kernels.
-func planDotGeneral(kernels kernelProfile, lhsDims, lhsContracting, lhsBatch, rhsDims, rhsContracting, rhsBatch []int) (DotPlan, bool) {
 	if !validDotAxes(lhsDims, lhsContracting, lhsBatch, rhsDims, rhsContracting, rhsBatch) {
 		return DotPlan{}, false
 	}
 	lhsCross := crossAxes(len(lhsDims), lhsContracting, lhsBatch)
 	rhsCross := crossAxes(len(rhsDims), rhsContracting, rhsBatch)
-	n, m, k := prodAxes(lhsDims, lhsCross), prodAxes(rhsDims, rhsCross), prodAxes(lhsDims, lhsContracting)
+	n, m := prodAxes(lhsDims, lhsCross), prodAxes(rhsDims, rhsCross)
 
 	out := make([]int, 0, len(lhsBatch)+len(lhsCross)+len(rhsCross))
 	for _, a := range lhsBatch {
@@ -131,18 +105,7 @@ func planDotGeneral(kernels kernelProfile, lhsDims, lhsContracting, lhsBatch, rh
 		return p
 	}
 
-	direct := backendLayout(lhsDims, lhsContracting, lhsBatch, rhsDims, rhsContracting, rhsBatch)
-	if kernels.slowSmallTransposed && n*m*k < smallMatMulSize {
-		if direct == layoutNonTransposedDirect {
-			return DotPlan{}, false
-		}
-		best := plan(false, LayoutNonTransposed)
-		if swapped := plan(true, LayoutNonTransposed); swapped.Cost < best.Cost {
-			best = swapped
-		}
-		return best, true
-	}
-	if direct != layoutIncompatible {
+	if backendLayout(lhsDims, lhsContracting, lhsBatch, rhsDims, rhsContracting, rhsBatch) != layoutIncompatible {
 		return DotPlan{}, false
 	}
 	// The backend's own rewriting: both operands into the transposed layout.

@@ -3,31 +3,51 @@
 package backend
 
 import (
+	"log/slog"
 	"os"
 	"simd/archsimd"
-	"strings"
+
+	"github.com/gomlx/compute/support/envutil"
 )
 
 // simdKernel names the SIMD matmul kernel family the Go backend registered at start-up,
-// mirroring its own checks (CPU features and the GOMLX_* switches).
+// mirroring its own checks: the CPU's features and the GOMLX_GO_* switches, read with the same
+// parser (an invalid value has already made the backend panic at start-up).
 func simdKernel() string {
-	if envFalse("GOMLX_DOT_MATMUL") {
-		return "off (GOMLX_DOT_MATMUL=false)"
+	warnRenamedSwitches()
+	if !envBool(envutil.GoBackendDotMatmul) {
+		return "off (" + envutil.GoBackendDotMatmul + "=false)"
 	}
-	if archsimd.X86.AVX512() && !envFalse("GOMLX_SIMD_AVX512") {
+	if archsimd.X86.AVX512() && envBool(envutil.GoBackendSIMD_AVX512) {
 		return "avx512"
 	}
-	if archsimd.X86.AVX2() && !envFalse("GOMLX_SIMD_AVX2") {
+	if archsimd.X86.AVX2() && envBool(envutil.GoBackendSIMD_AVX2) {
 		return "avx2"
 	}
-	return "off (cpu lacks avx2 or disabled by GOMLX_SIMD_AVX2)"
+	return "off (cpu lacks avx2 or disabled by " + envutil.GoBackendSIMD_AVX2 + ")"
 }
 
-// envFalse reports whether the environment variable name holds a false value.
-func envFalse(name string) bool {
-	switch strings.ToLower(os.Getenv(name)) {
-	case "0", "false", "f", "no", "off", "disabled":
-		return true
+// envBool reads a GoMLX boolean switch whose default is true.
+func envBool(name string) bool {
+	v, err := envutil.ReadBool(name, true)
+	return err != nil || v
+}
+
+// renamedSwitches maps the switches GoMLX read before compute v0.1.14 to their new names.
+// GoMLX ignores the old names silently, so a script that still sets one gets other kernels
+// than it asked for.
+var renamedSwitches = [][2]string{
+	{"GOMLX_SIMD_AVX512", envutil.GoBackendSIMD_AVX512},
+	{"GOMLX_SIMD_AVX2", envutil.GoBackendSIMD_AVX2},
+	{"GOMLX_DOT_MATMUL", envutil.GoBackendDotMatmul},
+}
+
+// warnRenamedSwitches logs each old switch name that is set.
+func warnRenamedSwitches() {
+	for _, r := range renamedSwitches {
+		if v, ok := os.LookupEnv(r[0]); ok {
+			slog.Warn("GoMLX no longer reads this variable: set the new name instead",
+				"variable", r[0], "value", v, "new_name", r[1])
+		}
 	}
-	return false
 }

@@ -20,6 +20,9 @@ type Config struct {
 	Backend     BackendConfig `yaml:"backend"`
 	Report      ReportConfig  `yaml:"report"`
 	Regress     RegressConfig `yaml:"regress,omitempty"`
+	// Cluster holds the resources and scheduler settings of `sftlab submit`; it does not enter
+	// the run ID.
+	Cluster ClusterConfig `yaml:"cluster"`
 	// Sweep declares the runs of an experiment; it is empty in each expanded Run's Config.
 	Sweep Sweep `yaml:"sweep,omitempty"`
 }
@@ -44,6 +47,28 @@ type ModelConfig struct {
 	Pretrained string `yaml:"pretrained"`
 	// DType is the parameter type: "float32" or "bfloat16".
 	DType string `yaml:"dtype"`
+	// LoRA trains low-rank adapters on a frozen pretrained model instead of all of its weights.
+	LoRA LoRAConfig `yaml:"lora"`
+}
+
+// LoRAConfig sets the low-rank adapters of a pretrained model, with the meaning of PEFT's
+// LoraConfig (r, lora_alpha, lora_dropout, target_modules). Rank 0 turns LoRA off: every
+// weight trains.
+type LoRAConfig struct {
+	// Rank is the adapters' rank r; 0 fine-tunes every weight instead.
+	Rank int `yaml:"rank"`
+	// Alpha scales the adapters' output by Alpha/Rank.
+	Alpha float64 `yaml:"alpha"`
+	// Dropout is the dropout probability on the adapters' input, in training only.
+	Dropout float64 `yaml:"dropout"`
+	// Targets names the adapted projections: q_proj, k_proj, v_proj, o_proj, gate_proj,
+	// up_proj, down_proj.
+	Targets []string `yaml:"targets"`
+}
+
+// LoRATargets are the projections model.lora.targets may name, in a layer's order.
+func LoRATargets() []string {
+	return []string{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
 }
 
 // DataConfig selects the dataset, how each example is rendered, masked and padded, and the
@@ -62,6 +87,10 @@ type DataConfig struct {
 	Truncate bool `yaml:"truncate"`
 	// Padding is "longest" (per batch) or "max_length".
 	Padding string `yaml:"padding"`
+	// Packing places several examples per row, up to MaxLength tokens, with attention kept
+	// within each example and positions restarting per example: a batch still holds
+	// train.batch_size examples, so the loss is the unpacked one and only padding shrinks.
+	Packing bool `yaml:"packing"`
 	// ValidFraction is the held-out share of the dataset, in [0, 1).
 	ValidFraction float64 `yaml:"valid_fraction"`
 	SplitSeed     int     `yaml:"split_seed"`
@@ -97,9 +126,19 @@ type EvalConfig struct {
 	// Every is the eval interval in steps; 0 evaluates only at the end.
 	Every     int `yaml:"every"`
 	BatchSize int `yaml:"batch_size"`
-	// Samples is the number of greedy sample completions generated per run for the report.
-	Samples      int `yaml:"samples"`
+	// Samples is the number of held-out prompts completed greedily after training (in batches
+	// of BatchSize), scored against their references (exact match, ROUGE-L, chrF) and written
+	// to samples.jsonl; 0 generates none.
+	Samples int `yaml:"samples"`
+	// MaxNewTokens bounds each completion, and with Samples the time generation takes.
 	MaxNewTokens int `yaml:"max_new_tokens"`
+	// LossAverage is how eval_loss and answer_loss average the token losses: "tokens" (every
+	// scored token weighs the same) or "batches" (Hugging Face Trainer.evaluate: the mean of the
+	// per-batch mean losses, weighted by the examples in each batch of BatchSize).
+	LossAverage string `yaml:"loss_average"`
+	// GenerateEvery also completes and scores the Samples prompts every N steps during
+	// training; 0 does so only at the end.
+	GenerateEvery int `yaml:"generate_every"`
 }
 
 // OutputConfig says where runs are written.
@@ -123,6 +162,9 @@ type ReportConfig struct {
 	Baseline string `yaml:"baseline"`
 	// OnlyChanged shows only the columns whose values differ between runs.
 	OnlyChanged bool `yaml:"only_changed"`
+	// Metric is the headline metric the findings, Δ columns and bar chart use: "eval_loss" (the
+	// positions the masking trains) or "answer_loss" (response tokens and closing EOS only).
+	Metric string `yaml:"metric"`
 }
 
 // RegressConfig holds the tolerances of the regression gate.
@@ -155,7 +197,7 @@ func (s Sweep) Empty() bool { return len(s.Grid) == 0 && len(s.Zip) == 0 && len(
 
 // Metrics are the metric names the regression gate knows, in report order.
 func Metrics() []string {
-	return []string{"eval_loss", "eval_loss_train", "train_loss", "token_accuracy"}
+	return []string{"eval_loss", "eval_loss_train", "answer_loss", "answer_loss_train", "train_loss", "final_train_loss", "token_accuracy", "exact_match", "rouge_l", "chrf"}
 }
 
 // ModelSize is the set of dimensions a model preset fixes.
@@ -212,6 +254,12 @@ func Default() Config {
 			Preset: "tiny",
 			Vocab:  "compact",
 			DType:  "float32",
+			LoRA: LoRAConfig{
+				Rank:    0,
+				Alpha:   16,
+				Dropout: 0,
+				Targets: []string{"q_proj", "k_proj", "v_proj", "o_proj"},
+			},
 		}.WithSize(tiny),
 		Data: DataConfig{
 			Dataset:       "builtin:teaching_zh",
@@ -220,6 +268,7 @@ func Default() Config {
 			MaxLength:     512,
 			Truncate:      false,
 			Padding:       "max_length",
+			Packing:       false,
 			ValidFraction: 0.2,
 			SplitSeed:     42,
 			EvalOn:        "valid",
@@ -237,13 +286,16 @@ func Default() Config {
 			DivergenceFactor: 4,
 		},
 		Eval: EvalConfig{
-			Every:        0,
-			BatchSize:    8,
-			Samples:      3,
-			MaxNewTokens: 64,
+			Every:         0,
+			BatchSize:     8,
+			Samples:       16,
+			MaxNewTokens:  64,
+			GenerateEvery: 0,
+			LossAverage:   "tokens",
 		},
 		Output:  OutputConfig{Dir: "runs"},
 		Backend: BackendConfig{Name: "cpu"},
-		Report:  ReportConfig{OnlyChanged: true},
+		Report:  ReportConfig{OnlyChanged: true, Metric: "eval_loss"},
+		Cluster: defaultCluster(),
 	}
 }

@@ -62,7 +62,7 @@ func TestDefaultIsValid(t *testing.T) {
 		t.Fatalf("Default() is invalid:\n%v", err)
 	}
 	tiny, _ := Preset("tiny")
-	if got := Default().Model.WithSize(tiny); got != Default().Model {
+	if got := Default().Model.WithSize(tiny); !reflect.DeepEqual(got, Default().Model) {
 		t.Errorf("Default model dimensions %+v differ from the tiny preset %+v", Default().Model, tiny)
 	}
 }

@@ -51,21 +51,33 @@ func flatten(v reflect.Value, prefix string, out map[string]any) {
 	}
 }
 
-// idExcluded reports whether a key is left out of the run ID because it cannot change what
-// training computes: names and prose (name, description), where results go (output.dir), how
+// AffectsResults reports whether a config key can change a run's numbers. Keys that cannot are
+// left out of the run ID, and the report does not split runs into groups by them. They are: names and prose (name, description), where results go (output.dir), how
 // they are shown or judged (report.*, regress.*), the sweep that produced the run (sweep.*), the
-// preset's label (model.preset: its dimensions are hashed), the report's sample completions,
-// generated after training (eval.samples, eval.max_new_tokens), checkpoint frequency (resuming
-// is exact), the divergence check (it only decides when a run is declared diverged, so a
-// diverged run is trained again, never reused) and where the GPU plugin lives (backend.plugin;
-// backend.name is hashed).
-func idExcluded(key string) bool {
+// preset's label (model.preset: its dimensions are hashed), scoring completions during training
+// besides at the end (eval.generate_every; eval.samples and eval.max_new_tokens change the
+// recorded scores, so they count), checkpoint frequency (resuming is exact), the divergence
+// check (it only decides when a run is declared diverged, so a diverged run is trained again,
+// never reused), where the GPU plugin lives (backend.plugin; backend.name is hashed) and how a
+// scheduler runs it (cluster.*).
+func AffectsResults(key string) bool {
 	switch key {
-	case "name", "description", "output.dir", "model.preset", "eval.samples", "eval.max_new_tokens",
+	case "name", "description", "output.dir", "model.preset", "eval.generate_every",
 		"train.checkpoint_every", "train.divergence_factor", "backend.plugin":
-		return true
+		return false
 	}
-	return strings.HasPrefix(key, "report.") || strings.HasPrefix(key, "regress.") || strings.HasPrefix(key, "sweep.")
+	for _, section := range []string{"report.", "regress.", "sweep.", "cluster."} {
+		if strings.HasPrefix(key, section) {
+			return false
+		}
+	}
+	return true
+}
+
+// loraOff reports whether the LoRA keys are left out of c's run ID: with model.lora.rank 0
+// LoRA is off and its other keys change nothing (and IDs stay those of before LoRA existed).
+func (c Config) loraOff(key string) bool {
+	return c.Model.LoRA.Rank == 0 && strings.HasPrefix(key, "model.lora.")
 }
 
 // idVersion prefixes the hashed text, so that a change in the canonical form changes every ID.
@@ -78,7 +90,7 @@ func (c Config) Canonical() string {
 	var b strings.Builder
 	b.WriteString(idVersion)
 	for _, k := range sortedKeys(flat) {
-		if idExcluded(k) {
+		if !AffectsResults(k) || c.loraOff(k) {
 			continue
 		}
 		v, err := json.Marshal(flat[k])
@@ -91,9 +103,10 @@ func (c Config) Canonical() string {
 }
 
 // ID returns the run ID of c: the first 12 hex digits of the SHA-256 of Canonical. Keys that
-// do not change what training computes are not hashed (see idExcluded in flat.go): name,
+// do not change what training computes are not hashed (see AffectsResults): name,
 // description, output.dir, report.*, regress.*, sweep.*, model.preset (its dimensions are
-// hashed), eval.samples, eval.max_new_tokens, train.checkpoint_every and backend.plugin.
+// hashed), eval.generate_every, train.checkpoint_every, backend.plugin, cluster.*, and
+// model.lora.* while model.lora.rank is 0.
 func (c Config) ID() string {
 	sum := sha256.Sum256([]byte(c.Canonical()))
 	return hex.EncodeToString(sum[:])[:12]
@@ -114,28 +127,47 @@ func (c Config) YAML() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// Matches reports whether c satisfies a selector: comma-separated key=value terms, each key a
-// full key path or an Alias ("format=sft", "lr=1e-4,seed=1"), each value compared in
-// FormatValue's rendering. An empty selector matches everything; an unknown key is an error.
-func (c Config) Matches(selector string) (bool, error) {
+// Term is one key=value term of a run selector, its key a full key path.
+type Term struct {
+	Key, Value string
+}
+
+// ParseSelector reads a run selector: comma-separated key=value terms, each key a full key path
+// or an Alias ("format=sft", "lr=1e-4,seed=1"), returned with full key paths. The empty selector
+// has no terms. Config.Matches and the report's baseline selection both read selectors here.
+func ParseSelector(selector string) ([]Term, error) {
 	if strings.TrimSpace(selector) == "" {
-		return true, nil
+		return nil, nil
 	}
-	flat := c.Flat()
+	var terms []Term
 	for term := range strings.SplitSeq(selector, ",") {
-		key, want, ok := strings.Cut(strings.TrimSpace(term), "=")
+		key, value, ok := strings.Cut(strings.TrimSpace(term), "=")
 		if !ok {
-			return false, fmt.Errorf("selector %q: term %q: want key=value", selector, term)
+			return nil, fmt.Errorf("selector %q: term %q: want key=value", selector, term)
 		}
 		if full, ok := aliasKey(key); ok {
 			key = full
 		}
-		got, ok := flat[key]
+		terms = append(terms, Term{Key: key, Value: value})
+	}
+	return terms, nil
+}
+
+// Matches reports whether c satisfies a selector (see ParseSelector), each value compared in
+// FormatValue's rendering. An empty selector matches everything; an unknown key is an error.
+func (c Config) Matches(selector string) (bool, error) {
+	terms, err := ParseSelector(selector)
+	if err != nil {
+		return false, err
+	}
+	flat := c.Flat()
+	for _, t := range terms {
+		got, ok := flat[t.Key]
 		if !ok {
-			return false, fmt.Errorf("selector %q: %s: not a config key%s", selector, key,
-				suggestion(strings.Split(key, "."), slices.Sorted(maps.Keys(flat))))
+			return false, fmt.Errorf("selector %q: %s: not a config key%s", selector, t.Key,
+				suggestion(strings.Split(t.Key, "."), slices.Sorted(maps.Keys(flat))))
 		}
-		if FormatValue(got) != want && fmt.Sprint(got) != want {
+		if FormatValue(got) != t.Value && fmt.Sprint(got) != t.Value {
 			return false, nil
 		}
 	}

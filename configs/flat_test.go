@@ -14,8 +14,11 @@ func TestIDStability(t *testing.T) {
 		// the same values, keys in another order, the float written differently
 		"b.yaml": "data:\n  format: sft\ntrain:\n  learning_rate: 0.001\n  max_steps: 40\n",
 		// the same values, with fields that do not change training
-		"c.yaml": "name: other\ndescription: text\noutput:\n  dir: elsewhere\neval:\n  samples: 7\nreport:\n  baseline: format=sft\n" +
+		"c.yaml": "name: other\ndescription: text\noutput:\n  dir: elsewhere\neval:\n  generate_every: 5\nreport:\n  baseline: format=sft\n" +
 			"regress:\n  tolerances:\n    eval_loss: {abs: 0.1, rel: 0}\ndata:\n  format: sft\ntrain:\n  learning_rate: 0.001\n  max_steps: 40\n",
+		// the same values, run on a cluster with its own resources
+		"e.yaml": "cluster:\n  cpus: 8\n  mem: 16G\n  time: \"2:00:00\"\n  slurm:\n    partition: gpu\n    extra: [--qos=short]\n" +
+			"data:\n  format: sft\ntrain:\n  learning_rate: 0.001\n  max_steps: 40\n",
 		// one value differs
 		"d.yaml": "train:\n  max_steps: 41\n  learning_rate: 1.0e-3\ndata:\n  format: sft\n",
 	})
@@ -34,7 +37,7 @@ func TestIDStability(t *testing.T) {
 	tests := []struct {
 		file string
 		same bool
-	}{{"b.yaml", true}, {"c.yaml", true}, {"d.yaml", false}}
+	}{{"b.yaml", true}, {"c.yaml", true}, {"e.yaml", true}, {"d.yaml", false}}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			if got := id(tt.file); (got == a) != tt.same {
@@ -42,8 +45,8 @@ func TestIDStability(t *testing.T) {
 			}
 		})
 	}
-	for _, key := range []string{"train.learning_rate", "train.seed", "data.format", "model.d_model", "backend.name", "eval.every"} {
-		if idExcluded(key) {
+	for _, key := range []string{"train.learning_rate", "train.seed", "data.format", "model.d_model", "backend.name", "eval.every", "data.packing"} {
+		if !AffectsResults(key) {
 			t.Errorf("%s is left out of the id but changes results", key)
 		}
 	}

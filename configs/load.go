@@ -58,6 +58,16 @@ type layer struct {
 	k    *koanf.Koanf
 }
 
+// DefaultWithSets returns Default() with the --set overrides applied and validated, as Load
+// applies them to an experiment file; for commands that work without one.
+func DefaultWithSets(sets []string) (Config, error) {
+	exp, err := Load("", sets)
+	if err != nil {
+		return Config{}, err
+	}
+	return exp.Base, nil
+}
+
 // DefaultMaxRuns is the largest sweep LoadWith expands when LoadOptions.MaxRuns is 0: a sweep
 // over it is far more likely a mistake (a list pasted into the wrong axis) than a plan.
 const DefaultMaxRuns = 1000
@@ -83,12 +93,15 @@ func Load(path string, sets []string) (*Experiment, error) {
 func LoadWith(path string, sets []string, opts LoadOptions) (*Experiment, error) {
 	var errs ErrorList
 	sch := newConfigSchema()
-	layers, err := readChain(path, sch, &errs)
-	if err != nil {
-		return nil, err
-	}
-	if layers == nil { // the chain could not be read: nothing more can be said
-		return nil, errs.sorted().Err()
+	var layers []*layer
+	if path != "" {
+		var err error
+		if layers, err = readChain(path, sch, &errs); err != nil {
+			return nil, err
+		}
+		if layers == nil { // the chain could not be read: nothing more can be said
+			return nil, errs.sorted().Err()
+		}
 	}
 	layers = append(layers, parseSets(sets, sch, &errs))
 	unknownKeys := len(errs) > 0
@@ -105,7 +118,7 @@ func LoadWith(path string, sets []string, opts LoadOptions) (*Experiment, error)
 	for _, p := range decode(merged, &base, unknownKeys) {
 		errs = append(errs, locate(p, layers))
 	}
-	if base.Name == "" {
+	if base.Name == "" && path != "" {
 		base.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
 	overrides := applySetsToSweep(&base.Sweep, layers[len(layers)-1], &errs)

@@ -185,7 +185,7 @@ sweep:
 		{
 			name:  "sweep: runs with the same config",
 			files: map[string]string{"x.yaml": "sweep:\n  grid:\n    output.dir: [a, b]\n"},
-			want:  []string{"x.yaml:1: sweep: runs output.dir=a and output.dir=b resolve to the same config (id ae4dcaa5ddce): a swept value changes nothing that training computes, or appears twice"},
+			want:  []string{"x.yaml:1: sweep: runs output.dir=a and output.dir=b resolve to the same config (id a293d4bd45d8): a swept value changes nothing that training computes, or appears twice"},
 		},
 		{
 			name: "every kind of problem at once",
@@ -215,7 +215,7 @@ sweep:
 			name:  "unknown metric in tolerances",
 			files: map[string]string{"x.yaml": "regress:\n  tolerances:\n    eval_los: {abs: 0.1, rel: 0}\n    train_loss: {abs: -1, rel: 0}\n"},
 			want: []string{
-				"x.yaml:3: regress.tolerances.eval_los: unknown metric (did you mean eval_loss?) (metrics: eval_loss, eval_loss_train, train_loss, token_accuracy)",
+				"x.yaml:3: regress.tolerances.eval_los: unknown metric (did you mean eval_loss?) (metrics: eval_loss, eval_loss_train, answer_loss, answer_loss_train, train_loss, final_train_loss, token_accuracy, exact_match, rouge_l, chrf)",
 				"x.yaml:4: regress.tolerances.train_loss.abs: must be a finite number ≥ 0, got -1",
 			},
 		},

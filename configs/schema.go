@@ -42,6 +42,9 @@ func newConfigSchema() *schema {
 		if slices.Contains(sweepable, key) {
 			return ""
 		}
+		if strings.HasPrefix(key, "cluster.") {
+			return "cannot be swept: the cluster section sets the jobs of the whole experiment"
+		}
 		return "cannot be swept: not a config key" + suggestion(strings.Split(key, "."), sweepable)
 	}
 	s.fields["sweep"].fields["grid"].checkKey = checkSweepKey
@@ -94,11 +97,12 @@ func (s *schema) paths(prefix []string, leavesOnly bool) []string {
 	return out
 }
 
-// sweepablePaths are the leaf keys a sweep may set: every leaf but name and the sweep itself.
+// sweepablePaths are the leaf keys a sweep may set: every leaf but name, the sweep itself and
+// the cluster section (it describes the jobs of the whole sweep, not one run).
 func sweepablePaths(s *schema) []string {
 	var out []string
 	for _, p := range s.paths(nil, true) {
-		if p != "name" && !strings.HasPrefix(p, "sweep.") {
+		if p != "name" && !strings.HasPrefix(p, "sweep.") && !strings.HasPrefix(p, "cluster.") {
 			out = append(out, p)
 		}
 	}

@@ -21,6 +21,8 @@ var aliases = [...]struct{ key, short string }{
 	{"data.format", "format"},
 	{"data.masking", "masking"},
 	{"data.padding", "padding"},
+	{"data.packing", "packing"},
+	{"model.lora.rank", "rank"},
 	{"model.preset", "preset"},
 	{"train.batch_size", "batch"},
 	{"train.learning_rate", "lr"},

@@ -17,6 +17,8 @@ var (
 	paddings  = []string{"longest", "max_length"}
 	evalOns   = []string{"valid", "train"}
 	backends  = []string{"cpu", "gpu"}
+	averages  = []string{"tokens", "batches"}
+	headlines = []string{"eval_loss", "answer_loss"}
 	nameRegex = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 )
 
@@ -93,6 +95,30 @@ func (c Config) validate(errs *ErrorList) {
 		}
 	}
 
+	if l := m.LoRA; l.Rank != 0 {
+		if l.Rank < 0 {
+			errs.add(p("model.lora.rank"), "must be ≥ 0 (0 turns LoRA off), got %d", l.Rank)
+		} else if m.Pretrained == "" {
+			errs.add(p("model.lora.rank"), "is %d but model.pretrained is empty: LoRA adapts a pretrained model; set model.pretrained or model.lora.rank: 0", l.Rank)
+		}
+		if !(l.Alpha > 0) || math.IsInf(l.Alpha, 0) {
+			errs.add(p("model.lora.alpha"), "must be a finite number > 0, got %v", l.Alpha)
+		}
+		if !(l.Dropout >= 0 && l.Dropout < 1) {
+			errs.add(p("model.lora.dropout"), "must be in [0, 1), got %v", l.Dropout)
+		}
+		if len(l.Targets) == 0 {
+			errs.add(p("model.lora.targets"), "empty: name some of %s", strings.Join(LoRATargets(), ", "))
+		}
+		for i, tgt := range l.Targets {
+			if !slices.Contains(LoRATargets(), tgt) {
+				errs.add(p("model.lora.targets"), "%q is not a projection: want some of %s%s", tgt, strings.Join(LoRATargets(), ", "), suggestion([]string{tgt}, LoRATargets()))
+			} else if slices.Contains(l.Targets[:i], tgt) {
+				errs.add(p("model.lora.targets"), "%q is listed twice", tgt)
+			}
+		}
+	}
+
 	d := c.Data
 	if d.Dataset == "" || d.Dataset == "builtin:" {
 		errs.add(p("data.dataset"), `missing: give "builtin:NAME" or the path of a .jsonl, .json, .parquet or .arrow file`)
@@ -135,6 +161,9 @@ func (c Config) validate(errs *ErrorList) {
 	positive("eval.batch_size", e.BatchSize)
 	nonNegative("eval.samples", e.Samples)
 	positive("eval.max_new_tokens", e.MaxNewTokens)
+	oneOf("eval.loss_average", e.LossAverage, averages)
+	oneOf("report.metric", c.Report.Metric, headlines)
+	nonNegative("eval.generate_every", e.GenerateEvery)
 
 	if c.Output.Dir == "" {
 		errs.add(p("output.dir"), "missing: give the folder runs are written to")
@@ -143,6 +172,7 @@ func (c Config) validate(errs *ErrorList) {
 	if c.Backend.Plugin != "" && c.Backend.Name != "gpu" {
 		errs.add(p("backend.plugin"), "is set but backend.name is %q: the plugin is used only by the gpu backend", c.Backend.Name)
 	}
+	c.Cluster.validate(errs)
 	for _, name := range sortedKeys(c.Regress.Tolerances) {
 		tol := c.Regress.Tolerances[name]
 		path := []string{"regress", "tolerances", name}

@@ -11,7 +11,8 @@
 //
 //   - "sft": 问题：{input}\n回答：{output}
 //   - "instruction": 指令：{instruction}\n输入：{input}\n回答：{output}
-//   - "chat": the tokenizer's chat template (Qwen3 ChatML, thinking disabled).
+//   - "chat": the tokenizer's own chat template (Qwen3's for the built-in tokenizer), thinking
+//     disabled.
 //
 // A record of one shape can be rendered in every format; see [Record.ChatMessages] and
 // [Record.Alpaca] for the conversion rules.
@@ -21,12 +22,17 @@
 // A sequence is encode(prompt) ++ encode(response) ++ [eos]. The prompt and the response are
 // tokenized separately: this is what happens at inference, where the model continues the token ids
 // of the prompt, and it makes the prompt/response boundary an exact token position instead of
-// something found by searching the token ids for the response text. For "chat", the rendered
-// template is split at every assistant turn: each assistant content is a response and the
-// template's own <|im_end|> after it is its end-of-sequence token. The newline the template puts
-// after the final <|im_end|> is left out, so every sequence ends with the eos token and
-// Example.Text is the template's rendering without that last newline. Text is always
-// Decode(IDs).
+// something found by searching the token ids for the response text. The pieces are encoded
+// without special tokens, and the special tokens a tokenizer's post-processor adds (Llama 3's
+// <|begin_of_text|>) are put around the whole sequence once, as Hugging Face's tokenizer(text)
+// does; a post-processor suffix that starts with eos closes the last response in its place. For "chat", the sequence is
+// the template's rendering of the conversation, cut as TRL cuts it: the prompt of an assistant
+// message is the rendering of the messages before it with add_generation_prompt, and its response
+// is what the rendering with the message adds, whose end-of-turn token (<|im_end|> for Qwen3) must
+// be the tokenizer's eos. The whitespace the template puts after the final eos is left out, so
+// every sequence ends with the eos token and Example.Text is the template's rendering without it.
+// Chat renderings are tokenized without the tokenizer's post-processor tokens, since templates
+// write their own (Llama's <|begin_of_text|>). Text is always Decode(IDs).
 //
 // # Masking
 //
@@ -38,6 +44,11 @@
 //
 // Labels are not shifted: label[i] is ids[i] or -100, and the trainer predicts label[i+1] from
 // position i. Padding is added per batch by the trainer, with [PadID] and label -100.
+//
+// Whatever the masking, Example.AnswerLabels marks the response tokens and their end token: the
+// positions answer_loss scores, so that formats with different prompts, or different masking,
+// are compared on the same tokens. [CountScored] counts the positions an evaluation scores,
+// how many of them are prompt tokens, and how many hold a token never trained as a label.
 //
 // # Preview
 //

@@ -3,8 +3,8 @@ package datasets
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/sftlab/sftlab/tokenizer"
 )
@@ -35,11 +35,15 @@ func Maskings() []string { return []string{MaskPad, MaskEOSSafe, MaskCompletionO
 // Tokenizer is what encoding needs from a tokenizer; *tokenizer.Tokenizer implements it.
 type Tokenizer interface {
 	Encode(text string) []int
+	// EncodePlain encodes text without the post-processor's special tokens.
+	EncodePlain(text string) []int
+	// Affixes are the ids the post-processor puts before and after a whole sequence.
+	Affixes() (prefix, suffix []int)
 	Decode(ids []int) string
 	EOS() int
 	Pad() int
 	TokenText(id int) string
-	RenderChat(msgs []tokenizer.Message, addGenerationPrompt bool) string
+	RenderChat(msgs []tokenizer.Message, addGenerationPrompt bool) (string, error)
 }
 
 // EncodeOptions selects the format, the masking mode and the truncation length.
@@ -71,6 +75,9 @@ type Example struct {
 	PromptLen int     // tokens before the first response token (capped at len(IDs))
 	Truncated bool    // the sequence was longer than MaxLength and its end was cut
 	FullLen   int     // number of tokens before truncation
+	// AnswerLabels is IDs[i] on the response tokens and the end token closing each response,
+	// IgnoreIndex elsewhere, whatever the masking: the positions answer_loss scores.
+	AnswerLabels []int32
 }
 
 // Trained returns the number of positions that carry a label.
@@ -88,10 +95,11 @@ func (e Example) Trained() int {
 func (e Example) Masked() int { return len(e.Labels) - e.Trained() }
 
 // PadID returns the token id the trainer pads with under masking: the eos id for MaskPad (the
-// classroom's pad = eos), the tokenizer's own pad id otherwise. Padding positions always get
-// label IgnoreIndex.
+// classroom's pad = eos), the tokenizer's own pad id otherwise. A tokenizer without a pad_token
+// (Llama 3's tokenizer_config.json has none) pads with eos too, as transformers users set
+// tokenizer.pad_token = tokenizer.eos_token. Padding positions always get label IgnoreIndex.
 func PadID(tok Tokenizer, masking string) int {
-	if masking == MaskPad {
+	if masking == MaskPad || tok.Pad() < 0 {
 		return tok.EOS()
 	}
 	return tok.Pad()
@@ -128,114 +136,160 @@ func segments(tok Tokenizer, r Record, format string) ([]segment, error) {
 	return nil, fmt.Errorf("format %q: unknown format: use one of %s", format, strings.Join(Formats(), ", "))
 }
 
-// Placeholder runes from the Unicode private use area mark assistant contents in the template.
-const (
-	placeholderOpen  = "\ue000"
-	placeholderClose = "\ue001"
-)
-
-// chatSegments renders msgs with the tokenizer's chat template and cuts the text at every
-// assistant content. The template is rendered once with each assistant content replaced by a
-// placeholder, so the cut points come from the template itself, not from searching the text for
-// the response. Each assistant content is a response; the template's eos text right after it
-// (<|im_end|> for Qwen3) becomes the response's eos token. Whatever the template renders between
-// turns (the "\n" after <|im_end|>, the next <|im_start|>user...) is prompt. The whitespace after
-// the final eos is omitted, so the sequence ends with the eos like the other formats; the result,
-// rejoined, must equal the template's own rendering of msgs without that trailing whitespace.
+// chatSegments renders msgs with the tokenizer's chat template and cuts the rendering into
+// prompts and responses, one response per assistant message. The boundaries come from the
+// template itself, as TRL finds them: for the assistant message msgs[i], the prompt is the
+// rendering of msgs[:i] with add_generation_prompt, exactly what the model continues at
+// inference, and the response is what the rendering of msgs[:i+1] adds to it, up to and
+// including its end-of-turn token, which must be the tokenizer's eos token (<|im_end|> for Qwen3,
+// <|eot_id|> for Llama 3 Instruct); the whitespace after it belongs to the next prompt.
+//
+// The sequence is the template's rendering of the whole conversation, without the whitespace
+// after its final eos, so that it ends with the eos like the other formats. A template that
+// renders earlier turns differently once the conversation goes on (Qwen3 drops the empty <think>
+// block of an assistant message before the last user message) has each earlier response found in
+// that rendering after the rendering of the messages before it.
 func chatSegments(tok Tokenizer, msgs []tokenizer.Message) ([]segment, error) {
 	if err := validateChat(msgs); err != nil {
 		return nil, err
 	}
-	masked := slices.Clone(msgs)
-	var contents []string
-	for i, m := range msgs {
-		if strings.Contains(m.Content, placeholderOpen) || strings.Contains(m.Content, placeholderClose) {
-			return nil, fmt.Errorf("messages[%d]: content holds a reserved character (U+E000 or U+E001); remove it", i)
-		}
-		if m.Role == RoleAssistant {
-			masked[i].Content = placeholderOpen + strconv.Itoa(len(contents)) + placeholderClose
-			contents = append(contents, m.Content)
-		}
+	full, err := tok.RenderChat(msgs, false)
+	if err != nil {
+		return nil, err
 	}
-	rendered := tok.RenderChat(masked, false)
 	eosText := tok.TokenText(tok.EOS())
+	if eosText == "" {
+		return nil, fmt.Errorf("the tokenizer has no eos_token (tokenizer_config.json): the chat format ends each response with it")
+	}
 	var segs []segment
-	rest := rendered
-	for k, content := range contents {
-		ph := placeholderOpen + strconv.Itoa(k) + placeholderClose
-		before, after, ok := strings.Cut(rest, ph)
+	cursor := 0 // the end, in full, of the last response and its eos
+	k := 0      // the assistant message's number, for errors
+	for i, m := range msgs {
+		if m.Role != RoleAssistant {
+			continue
+		}
+		prompt, err := tok.RenderChat(msgs[:i], true)
+		if err != nil {
+			return nil, err
+		}
+		withTurn, err := tok.RenderChat(msgs[:i+1], false)
+		if err != nil {
+			return nil, err
+		}
+		turn, ok := strings.CutPrefix(withTurn, prompt)
 		if !ok {
-			return nil, fmt.Errorf("assistant message %d: the chat template did not render its content", k)
+			return nil, fmt.Errorf("assistant message %d (messages[%d]): the chat template's rendering with this message does not start with its prompt (the rendering of the messages before it with add_generation_prompt), so the response cannot be told from the prompt; give plain assistant content (for Qwen3, no <think> block)", k, i)
 		}
-		if k > 0 {
-			var found bool
-			if before, found = strings.CutPrefix(before, eosText); !found {
-				return nil, fmt.Errorf("assistant message %d: the chat template does not close it with %s", k-1, eosText)
+		response, ok := strings.CutSuffix(strings.TrimRightFunc(turn, unicode.IsSpace), eosText)
+		if !ok {
+			return nil, fmt.Errorf("assistant message %d (messages[%d]): the chat template ends it with %q, not with the eos token %s of tokenizer_config.json; set eos_token to the template's end-of-turn token", k, i, lastRunes(turn, 12), eosText)
+		}
+		// Where the response sits in the whole conversation's rendering.
+		start := len(prompt)
+		if !strings.HasPrefix(full, withTurn) {
+			history, err := tok.RenderChat(msgs[:i], false)
+			if err != nil {
+				return nil, err
 			}
+			at := -1
+			if strings.HasPrefix(full, history) && len(history) >= cursor {
+				at = strings.Index(full[len(history):], response+eosText)
+			}
+			if at < 0 {
+				return nil, fmt.Errorf("assistant message %d (messages[%d]): the chat template renders it differently once the conversation goes on, and its response %q is not found in the rendering of the whole conversation", k, i, response)
+			}
+			start = len(history) + at
 		}
-		segs = append(segs, segment{text: before}, segment{text: content, response: true})
-		rest = after
-	}
-	tail, found := strings.CutPrefix(rest, eosText)
-	if !found || strings.TrimSpace(tail) != "" {
-		return nil, fmt.Errorf("the chat template does not end the last assistant message with %s", eosText)
-	}
-	var joined strings.Builder
-	for _, s := range segs {
-		joined.WriteString(s.text)
-		if s.response {
-			joined.WriteString(eosText)
+		if start < cursor {
+			return nil, fmt.Errorf("assistant message %d (messages[%d]): the chat template renders its prompt before the end of the previous response", k, i)
 		}
+		segs = append(segs, segment{text: full[cursor:start]}, segment{text: response, response: true})
+		cursor = start + len(response) + len(eosText)
+		k++
 	}
-	if want := tok.RenderChat(msgs, false); joined.String()+tail != want {
-		return nil, fmt.Errorf("the chat template rewrites an assistant message (for example a <think> block or leading newlines); give plain assistant content")
+	if tail := full[cursor:]; strings.TrimSpace(tail) != "" {
+		return nil, fmt.Errorf("the chat template renders %q after the last assistant message; the sequence must end with its eos token %s", tail, eosText)
 	}
 	return segs, nil
 }
 
+// lastRunes returns the last n runes of s.
+func lastRunes(s string, n int) string {
+	r := []rune(s)
+	return string(r[max(0, len(r)-n):])
+}
+
 // Encode renders r in opts.Format, tokenizes it and labels it according to opts.Masking.
 //
-// The sequence is encode(prompt) ++ encode(response) ++ [eos], each piece tokenized on its own,
-// so the boundary is a token position and the prompt's tokens are those the model continues at
-// inference. Chat records give one (prompt, response) pair per assistant turn. Sequences longer
-// than opts.MaxLength keep their first MaxLength tokens and are marked Truncated (their eos is cut).
+// The sequence is prefix ++ plain(prompt) ++ plain(response) ++ [eos] ++ suffix: each piece is
+// tokenized on its own without special tokens, so the boundary is a token position and the
+// prompt's tokens are those the model continues at inference, and the post-processor's special
+// tokens (prefix and suffix, e.g. Llama 3's <|begin_of_text|>) are put around the whole sequence
+// once, as Hugging Face's tokenizer(text) does for the whole text (a chat template writes its own,
+// so chat sequences get none added). When the suffix starts with the
+// eos token it closes the last response, which then gets no second eos. Chat records give one
+// (prompt, response) pair per assistant turn. Sequences longer than opts.MaxLength keep their
+// first MaxLength tokens and are marked Truncated (their eos is cut).
 func Encode(tok Tokenizer, r Record, opts EncodeOptions) (Example, error) {
 	if err := opts.Validate(); err != nil {
 		return Example{}, err
+	}
+	eos := tok.EOS()
+	if eos < 0 {
+		return Example{}, fmt.Errorf("the tokenizer names no eos_token: every sequence ends with it; set eos_token in tokenizer_config.json")
 	}
 	segs, err := segments(tok, r, opts.Format)
 	if err != nil {
 		return Example{}, err
 	}
-	eos := tok.EOS()
-	var ids, labels []int32
+	prefix, suffix := tok.Affixes()
+	if opts.Format == FormatChat {
+		// A chat template writes the model's own special tokens (Llama's <|begin_of_text|>).
+		prefix, suffix = nil, nil
+	}
+	suffixCloses := len(suffix) > 0 && suffix[0] == eos
+	var ids, labels, answer []int32
+	add := func(id int, response bool) {
+		label, answerLabel := int32(id), int32(IgnoreIndex)
+		switch {
+		case opts.Masking == MaskPad && id == eos:
+			label = IgnoreIndex
+		case opts.Masking == MaskCompletionOnly && !response:
+			label = IgnoreIndex
+		}
+		if response {
+			answerLabel = int32(id)
+		}
+		ids = append(ids, int32(id))
+		labels = append(labels, label)
+		answer = append(answer, answerLabel)
+	}
+	for _, id := range prefix {
+		add(id, false)
+	}
 	promptLen := -1
-	for _, s := range segs {
+	for i, s := range segs {
 		if s.response && promptLen < 0 {
 			promptLen = len(ids)
 		}
-		toks := tok.Encode(s.text)
-		if s.response {
+		toks := tok.EncodePlain(s.text)
+		if s.response && !(suffixCloses && i == len(segs)-1) {
 			toks = append(toks, eos)
 		}
 		for _, id := range toks {
-			label := int32(id)
-			switch {
-			case opts.Masking == MaskPad && id == eos:
-				label = IgnoreIndex
-			case opts.Masking == MaskCompletionOnly && !s.response:
-				label = IgnoreIndex
-			}
-			ids = append(ids, int32(id))
-			labels = append(labels, label)
+			add(id, s.response)
 		}
+	}
+	// The suffix follows the last response and ends it.
+	for _, id := range suffix {
+		add(id, true)
 	}
 	ex := Example{FullLen: len(ids), PromptLen: promptLen}
 	if len(ids) > opts.MaxLength {
-		ids, labels = ids[:opts.MaxLength], labels[:opts.MaxLength]
+		ids, labels, answer = ids[:opts.MaxLength], labels[:opts.MaxLength], answer[:opts.MaxLength]
 		ex.Truncated = true
 	}
-	ex.IDs, ex.Labels = ids, labels
+	ex.IDs, ex.Labels, ex.AnswerLabels = ids, labels, answer
 	ex.PromptLen = min(ex.PromptLen, len(ids))
 	ints := make([]int, len(ids))
 	for i, id := range ids {

@@ -50,6 +50,10 @@ type Eval struct {
 	Loss          float64 // mean cross-entropy over the split's unmasked tokens (nats)
 	TokenAccuracy float64 // fraction of unmasked tokens whose argmax prediction is right
 	Tokens        int64   // unmasked tokens evaluated
+	// AnswerLoss is the mean cross-entropy over the response tokens and their closing EOS only,
+	// whatever the masking (nats); NaN in files written before the column existed.
+	AnswerLoss   float64
+	AnswerTokens int64 // response and closing-EOS tokens evaluated (0 in older files)
 }
 
 // stepsSchema returns the Arrow schema of metrics.arrow.
@@ -74,6 +78,8 @@ func evalsSchema() *arrow.Schema {
 		{Name: "loss", Type: arrow.PrimitiveTypes.Float64},
 		{Name: "token_accuracy", Type: arrow.PrimitiveTypes.Float64},
 		{Name: "tokens", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "answer_loss", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "answer_tokens", Type: arrow.PrimitiveTypes.Int64},
 	}, nil)
 }
 
@@ -102,6 +108,8 @@ func WriteEvals(path string, rows []Eval) error {
 			b.Field(2).(*array.Float64Builder).Append(r.Loss)
 			b.Field(3).(*array.Float64Builder).Append(r.TokenAccuracy)
 			b.Field(4).(*array.Int64Builder).Append(r.Tokens)
+			b.Field(5).(*array.Float64Builder).Append(r.AnswerLoss)
+			b.Field(6).(*array.Int64Builder).Append(r.AnswerTokens)
 		}
 	})
 }
@@ -164,7 +172,8 @@ func readSteps(path string, r ipc.ReadAtSeeker, size int64) ([]Step, error) {
 	return rows, err
 }
 
-// ReadEvals reads every row of an eval.arrow file.
+// ReadEvals reads every row of an eval.arrow file. Files written before the answer_loss and
+// answer_tokens columns existed read with AnswerLoss NaN and AnswerTokens 0.
 func ReadEvals(path string) ([]Eval, error) {
 	var rows []Eval
 	err := openArrow(path, func(r ipc.ReadAtSeeker, size int64) error {
@@ -184,11 +193,14 @@ func readEvals(path string, r ipc.ReadAtSeeker, size int64) ([]Eval, error) {
 		loss, e3 := c.float64("loss")
 		acc, e4 := c.float64("token_accuracy")
 		tok, e5 := c.int64("tokens")
-		if err := errors.Join(e1, e2, e3, e4, e5); err != nil {
+		ansLoss, e6 := c.optionalFloat64("answer_loss")
+		ansTok, e7 := c.optionalInt64("answer_tokens")
+		if err := errors.Join(e1, e2, e3, e4, e5, e6, e7); err != nil {
 			return err
 		}
 		for i := range n {
-			rows = append(rows, Eval{Step: step(i), Split: split(i), Loss: loss(i), TokenAccuracy: acc(i), Tokens: tok(i)})
+			rows = append(rows, Eval{Step: step(i), Split: split(i), Loss: loss(i), TokenAccuracy: acc(i), Tokens: tok(i),
+				AnswerLoss: ansLoss(i), AnswerTokens: ansTok(i)})
 		}
 		return nil
 	})
@@ -287,6 +299,22 @@ func (c columns) float64(name string) (func(int) float64, error) {
 		}
 		return a.Value(i)
 	}, nil
+}
+
+// optionalFloat64 is float64 for a column that older files lack: a missing column reads as NaN.
+func (c columns) optionalFloat64(name string) (func(int) float64, error) {
+	if len(c.rec.Schema().FieldIndices(name)) == 0 {
+		return func(int) float64 { return math.NaN() }, nil
+	}
+	return c.float64(name)
+}
+
+// optionalInt64 is int64 for a column that older files lack: a missing column reads as 0.
+func (c columns) optionalInt64(name string) (func(int) int64, error) {
+	if len(c.rec.Schema().FieldIndices(name)) == 0 {
+		return func(int) int64 { return 0 }, nil
+	}
+	return c.int64(name)
 }
 
 func (c columns) string(name string) (func(int) string, error) {

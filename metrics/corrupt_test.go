@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestCorruptArrowFiles damages a metrics.arrow and an eval.arrow byte by byte (each byte set
+// TestCorruptArrowFiles damages a metrics.arrow, an eval.arrow and a generation.arrow byte by byte (each byte set
 // to 0x00, 0xff and flipped in its top bit) and reads each: every read must return rows or an
 // error. A damaged metrics.arrow used to crash report and every resume of its run.
 func TestCorruptArrowFiles(t *testing.T) {
@@ -16,7 +16,11 @@ func TestCorruptArrowFiles(t *testing.T) {
 	if err := WriteSteps(steps, []Step{{1, 0.1, 6.5, 1e-3, 2.5, 100, 1e4, 0.2}, {2, 0.2, 6.1, 2e-3, 2.25, 230, 1.2e4, 0.4}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteEvals(evals, []Eval{{10, SplitValid, 2.5, 0.5, 100}, {10, SplitTrain, 2.25, 0.55, 120}}); err != nil {
+	if err := WriteEvals(evals, []Eval{{Step: 10, Split: SplitValid, Loss: 2.5, TokenAccuracy: 0.5, Tokens: 100, AnswerLoss: 2.25, AnswerTokens: 40}, {Step: 10, Split: SplitTrain, Loss: 2.25, TokenAccuracy: 0.55, Tokens: 120, AnswerLoss: 2, AnswerTokens: 50}}); err != nil {
+		t.Fatal(err)
+	}
+	gens := filepath.Join(dir, GenerationsFile)
+	if err := WriteGenerations(gens, []Generation{{Step: 10, Split: SplitValid, Prompts: 4, ExactMatch: 0.25, RougeL: 0.5, ChrF: 40, NewTokens: 60, Seconds: 1.5}}); err != nil {
 		t.Fatal(err)
 	}
 	mutations := []func(byte) byte{func(byte) byte { return 0 }, func(byte) byte { return 0xff }, func(b byte) byte { return b ^ 0x80 }}
@@ -29,6 +33,7 @@ func TestCorruptArrowFiles(t *testing.T) {
 	}{
 		{steps, func(p string) error { _, err := ReadSteps(p); return err }},
 		{evals, func(p string) error { _, err := ReadEvals(p); return err }},
+		{gens, func(p string) error { _, err := ReadGenerations(p); return err }},
 	} {
 		t.Run(filepath.Base(tc.path), func(t *testing.T) {
 			orig, err := os.ReadFile(tc.path)

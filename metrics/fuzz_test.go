@@ -29,7 +29,9 @@ func FuzzReadSteps(f *testing.F) {
 	rows := []Step{{1, 0.1, 6.5, 1e-3, 2.5, 100, 1e4, 0.2}, {2, 0.2, 6.1, 2e-3, math.NaN(), 230, 1.2e4, 0.4}}
 	f.Add(seed(f, StepsFile, func(p string) error { return WriteSteps(p, rows) }))
 	f.Add(seed(f, StepsFile, func(p string) error { return WriteSteps(p, nil) }))
-	f.Add(seed(f, EvalsFile, func(p string) error { return WriteEvals(p, []Eval{{10, SplitValid, 2.5, 0.5, 100}}) }))
+	f.Add(seed(f, EvalsFile, func(p string) error {
+		return WriteEvals(p, []Eval{{Step: 10, Split: SplitValid, Loss: 2.5, TokenAccuracy: 0.5, Tokens: 100, AnswerLoss: 2.25, AnswerTokens: 40}})
+	}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := readSteps(StepsFile, bytes.NewReader(data), int64(len(data)))
 		if err == nil && len(got)*8*8 > len(data)*64 {
@@ -41,11 +43,21 @@ func FuzzReadSteps(f *testing.F) {
 // FuzzReadEvals feeds mutated eval.arrow files to ReadEvals.
 func FuzzReadEvals(f *testing.F) {
 	f.Add(seed(f, EvalsFile, func(p string) error {
-		return WriteEvals(p, []Eval{{10, SplitValid, 2.5, 0.5, 100}, {10, SplitTrain, 2.25, 0.55, 120}})
+		return WriteEvals(p, []Eval{{Step: 10, Split: SplitValid, Loss: 2.5, TokenAccuracy: 0.5, Tokens: 100, AnswerLoss: 2.25, AnswerTokens: 40}, {Step: 10, Split: SplitTrain, Loss: 2.25, TokenAccuracy: 0.55, Tokens: 120, AnswerLoss: 2, AnswerTokens: 50}})
 	}))
 	f.Add(seed(f, StepsFile, func(p string) error { return WriteSteps(p, []Step{{Step: 1}}) }))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		readEvals(EvalsFile, bytes.NewReader(data), int64(len(data)))
+	})
+}
+
+// FuzzReadGenerations feeds mutated generation.arrow files to ReadGenerations.
+func FuzzReadGenerations(f *testing.F) {
+	f.Add(seed(f, GenerationsFile, func(p string) error {
+		return WriteGenerations(p, []Generation{{Step: 10, Split: SplitValid, Prompts: 4, ExactMatch: 0.25, RougeL: 0.5, ChrF: 40, NewTokens: 60, Seconds: 1.5}})
+	}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		readGenerations(GenerationsFile, bytes.NewReader(data), int64(len(data)))
 	})
 }
 

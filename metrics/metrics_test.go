@@ -18,6 +18,14 @@ import (
 // sameFloat reports whether a and b are equal, counting NaN equal to NaN.
 func sameFloat(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
 
+// sameSummary compares two summaries field by field, NaN equal to NaN.
+func sameSummary(a, b Summary) bool {
+	return a.Steps == b.Steps && sameFloat(a.FinalTrainLoss, b.FinalTrainLoss) && sameFloat(a.EvalLoss, b.EvalLoss) &&
+		sameFloat(a.EvalLossTrain, b.EvalLossTrain) && sameFloat(a.TokenAccuracy, b.TokenAccuracy) &&
+		sameFloat(a.TokensPerS, b.TokensPerS) && sameFloat(a.ExactMatch, b.ExactMatch) && sameFloat(a.RougeL, b.RougeL) &&
+		sameFloat(a.ChrF, b.ChrF) && sameFloat(a.GenerateS, b.GenerateS)
+}
+
 func TestStepsRoundTrip(t *testing.T) {
 	tests := []struct {
 		name string
@@ -57,9 +65,9 @@ func TestStepsRoundTrip(t *testing.T) {
 
 func TestEvalsRoundTrip(t *testing.T) {
 	rows := []Eval{
-		{Step: 10, Split: SplitValid, Loss: 4.25, TokenAccuracy: 0.31, Tokens: 900},
-		{Step: 10, Split: SplitTrain, Loss: 4.0, TokenAccuracy: 0.33, Tokens: 3000},
-		{Step: 20, Split: SplitValid, Loss: 3.5, TokenAccuracy: 0.4, Tokens: 900},
+		{Step: 10, Split: SplitValid, Loss: 4.25, TokenAccuracy: 0.31, Tokens: 900, AnswerLoss: 4.5, AnswerTokens: 600},
+		{Step: 10, Split: SplitTrain, Loss: 4.0, TokenAccuracy: 0.33, Tokens: 3000, AnswerLoss: 4.25, AnswerTokens: 2000},
+		{Step: 20, Split: SplitValid, Loss: 3.5, TokenAccuracy: 0.4, Tokens: 900, AnswerLoss: 3.75, AnswerTokens: 600},
 	}
 	path := filepath.Join(t.TempDir(), EvalsFile)
 	if err := WriteEvals(path, rows); err != nil {
@@ -71,6 +79,27 @@ func TestEvalsRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, rows) {
 		t.Errorf("got %+v, want %+v", got, rows)
+	}
+}
+
+// TestReadEvalsWithoutAnswerColumns reads an eval.arrow written before the answer_loss and
+// answer_tokens columns existed (committed in testdata): its rows read, answer_loss as NaN.
+func TestReadEvalsWithoutAnswerColumns(t *testing.T) {
+	rows, err := ReadEvals(filepath.Join("testdata", "eval_without_answer_loss.arrow"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 {
+		t.Fatal("no rows")
+	}
+	for _, r := range rows {
+		if r.Tokens == 0 || !(r.Loss > 0) || !math.IsNaN(r.AnswerLoss) || r.AnswerTokens != 0 {
+			t.Fatalf("row %+v: want its loss and tokens, answer_loss NaN and answer_tokens 0", r)
+		}
+	}
+	s := Summarize(nil, rows)
+	if !(s.EvalLoss > 0) || !math.IsNaN(s.AnswerLoss) {
+		t.Errorf("summary %+v: want eval_loss and a NaN answer_loss", s)
 	}
 }
 
@@ -87,7 +116,11 @@ func TestArrowFileSchema(t *testing.T) {
 		{"eval", func(p string) error {
 			return WriteEvals(p, []Eval{{Step: 1, Split: "valid"}, {Step: 2, Split: "train"}})
 		},
-			"step:int64 split:utf8 loss:float64 token_accuracy:float64 tokens:int64"},
+			"step:int64 split:utf8 loss:float64 token_accuracy:float64 tokens:int64 answer_loss:float64 answer_tokens:int64"},
+		{"generation", func(p string) error {
+			return WriteGenerations(p, []Generation{{Step: 1, Split: "valid"}, {Step: 2, Split: "valid"}})
+		},
+			"step:int64 split:utf8 prompts:int64 exact_match:float64 rouge_l:float64 chrf:float64 new_tokens:int64 seconds:float64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,14 +205,19 @@ func TestRunInfoRoundTrip(t *testing.T) {
 		Params: []Param{{"data.format", "sft"}, {"train.learning_rate", 0.001}, {"train.seed", 1.0}},
 		Provenance: Provenance{GitCommit: "abc", GitDirty: true, GoVersion: "go1.26", Backend: "cpu",
 			StartTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), EndTime: time.Date(2026, 1, 2, 3, 4, 9, 0, time.UTC), WallS: 4},
-		Summary: Summary{FinalTrainLoss: math.NaN(), EvalLoss: math.Inf(1), EvalLossTrain: 3.25, TokenAccuracy: 0.5, TokensPerS: math.Inf(-1), Steps: 7},
+		Data: DataStats{TrainExamples: 60, ValidExamples: 14, Eval: ScoredTokens{Split: SplitValid, Scored: 584, Prompt: 161, Answer: 437,
+			Unseen: 30, UnseenAnswer: 25, PromptShare: 161.0 / 584, UnseenShare: 30.0 / 584, UnseenAnswerShare: 25.0 / 437}},
+		Model: ModelStats{VocabSize: 1200, Parameters: 700000, InitHash: "9f86d081"},
+		Summary: Summary{FinalTrainLoss: math.NaN(), TrainLoss: 5.5, EvalLoss: math.Inf(1), AnswerLoss: 4.5, EvalLossTrain: 3.25,
+			AnswerLossTrain: math.NaN(), TokenAccuracy: 0.5, TokensPerS: math.Inf(-1), Steps: 7},
 	}
 	path := filepath.Join(t.TempDir(), RunInfoFile)
 	if err := WriteRunInfo(path, info); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(path)
-	for _, want := range []string{`"final_train_loss": "NaN"`, `"eval_loss": "+Inf"`, `"tokens_per_s": "-Inf"`, `"eval_loss_train": 3.25`, `"wall_s": 4`} {
+	for _, want := range []string{`"final_train_loss": "NaN"`, `"eval_loss": "+Inf"`, `"tokens_per_s": "-Inf"`, `"eval_loss_train": 3.25`, `"wall_s": 4`,
+		`"train_loss": 5.5`, `"answer_loss": 4.5`, `"init_hash": "9f86d081"`, `"prompt": 161`} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("run.json lacks %s:\n%s", want, data)
 		}
@@ -190,6 +228,7 @@ func TestRunInfoRoundTrip(t *testing.T) {
 	}
 	gs, ws := got.Summary, info.Summary
 	if !sameFloat(gs.FinalTrainLoss, ws.FinalTrainLoss) || !sameFloat(gs.EvalLoss, ws.EvalLoss) || gs.EvalLossTrain != ws.EvalLossTrain ||
+		gs.TrainLoss != ws.TrainLoss || gs.AnswerLoss != ws.AnswerLoss || !sameFloat(gs.AnswerLossTrain, ws.AnswerLossTrain) ||
 		gs.TokenAccuracy != ws.TokenAccuracy || !sameFloat(gs.TokensPerS, ws.TokensPerS) || gs.Steps != ws.Steps {
 		t.Errorf("summary %+v, want %+v", gs, ws)
 	}
@@ -209,19 +248,58 @@ func TestRunInfoMissingSummaryIsNaN(t *testing.T) {
 	if !math.IsNaN(got.Summary.EvalLoss) || !math.IsNaN(got.Summary.FinalTrainLoss) || got.Summary.Steps != 3 {
 		t.Errorf("summary %+v, want NaN losses and 3 steps", got.Summary)
 	}
+	// A run.json written before generation scores and padding were recorded reads them as
+	// unmeasured.
+	if !math.IsNaN(got.Summary.ChrF) || !math.IsNaN(got.Summary.ExactMatch) || got.Data.PaddingShare != nil {
+		t.Errorf("summary %+v, data %+v: want NaN scores and no padding share", got.Summary, got.Data)
+	}
+}
+
+func TestRunInfoScoresAndPadding(t *testing.T) {
+	path := filepath.Join(t.TempDir(), RunInfoFile)
+	info := RunInfo{Name: "a", Status: StatusOK, Summary: EmptySummary(),
+		Data: DataStats{TrainExamples: 4, PaddingShare: &PaddingShare{Unpacked: 0.625, Packed: 0.125}}}
+	info.Summary.ExactMatch, info.Summary.RougeL, info.Summary.ChrF, info.Summary.GenerateS = 0.5, 0.25, 33.5, 2
+	if err := WriteRunInfo(path, info); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	for _, key := range []string{`"exact_match": 0.5`, `"rouge_l": 0.25`, `"chrf": 33.5`, `"generate_s": 2`, `"unpacked": 0.625`, `"packed": 0.125`} {
+		if !strings.Contains(string(data), key) {
+			t.Errorf("run.json lacks %s:\n%s", key, data)
+		}
+	}
+	got, err := ReadRunInfo(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameSummary(got.Summary, info.Summary) || *got.Data.PaddingShare != *info.Data.PaddingShare {
+		t.Errorf("read back %+v %+v, want %+v %+v", got.Summary, got.Data, info.Summary, info.Data)
+	}
 }
 
 func TestSummarize(t *testing.T) {
 	steps := []Step{{Step: 1, TrainLoss: 9, TokensPerS: 10}, {Step: 2, TrainLoss: 8, TokensPerS: 100}, {Step: 3, TrainLoss: 7, TokensPerS: 200}}
 	evals := []Eval{
-		{Step: 3, Split: SplitValid, Loss: 7.5, TokenAccuracy: 0.2},
-		{Step: 3, Split: SplitTrain, Loss: 7.1},
-		{Step: 1, Split: SplitValid, Loss: 9.5, TokenAccuracy: 0.1},
+		{Step: 3, Split: SplitValid, Loss: 7.5, TokenAccuracy: 0.2, AnswerLoss: 7.75},
+		{Step: 3, Split: SplitTrain, Loss: 7.1, AnswerLoss: 7.25},
+		{Step: 1, Split: SplitValid, Loss: 9.5, TokenAccuracy: 0.1, AnswerLoss: 9.75},
 	}
 	got := Summarize(steps, evals)
-	want := Summary{FinalTrainLoss: 7, EvalLoss: 7.5, EvalLossTrain: 7.1, TokenAccuracy: 0.2, TokensPerS: 150, Steps: 3}
-	if got != want {
+	// train_loss is the mean over the steps, (9 + 8 + 7) / 3, as Hugging Face reports it.
+	nan := math.NaN()
+	want := Summary{FinalTrainLoss: 7, TrainLoss: 8, EvalLoss: 7.5, AnswerLoss: 7.75, EvalLossTrain: 7.1, AnswerLossTrain: 7.25,
+		TokenAccuracy: 0.2, TokensPerS: 150, Steps: 3, ExactMatch: nan, RougeL: nan, ChrF: nan, GenerateS: nan}
+	if !sameSummary(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+	got.AddGenerations([]Generation{
+		{Step: 3, Split: SplitValid, Prompts: 4, ExactMatch: 0.25, RougeL: 0.5, ChrF: 40, Seconds: 1.5},
+		{Step: 1, Split: SplitValid, Prompts: 4, ExactMatch: 0, RougeL: 0.1, ChrF: 10, Seconds: 1},
+	})
+	want.ExactMatch, want.RougeL, want.ChrF, want.GenerateS = 0.25, 0.5, 40, 1.5
+	if !sameSummary(got, want) {
+		t.Errorf("with generations: got %+v, want %+v", got, want)
 	}
 	empty := Summarize(nil, nil)
 	if !math.IsNaN(empty.EvalLoss) || !math.IsNaN(empty.FinalTrainLoss) || !math.IsNaN(empty.TokensPerS) {
@@ -300,6 +378,26 @@ func TestReadRunDir(t *testing.T) {
 			}
 		})
 	}
+	t.Run("generation scores", func(t *testing.T) {
+		r, _ := ReadRunDir(complete)
+		if r.Generations != nil {
+			t.Errorf("a run without generation.arrow (as recorded before scores existed) read %+v, want none", r.Generations)
+		}
+		scored := filepath.Join(root, "scored")
+		writeRun(t, scored, RunInfo{Name: "g", Status: StatusOK})
+		rows := []Generation{{Step: 1, Split: SplitValid, Prompts: 2, ExactMatch: 0.5, RougeL: 0.75, ChrF: 60.5, NewTokens: 30, Seconds: 0.25}}
+		if err := WriteGenerations(filepath.Join(scored, GenerationsFile), rows); err != nil {
+			t.Fatal(err)
+		}
+		r, _ = ReadRunDir(scored)
+		if r.Err != nil || !reflect.DeepEqual(r.Generations, rows) {
+			t.Errorf("generations %+v (err %v), want %+v", r.Generations, r.Err, rows)
+		}
+		os.WriteFile(filepath.Join(scored, GenerationsFile), []byte("not arrow"), 0o644)
+		if r, _ = ReadRunDir(scored); r.Err == nil || !strings.Contains(r.Err.Error(), GenerationsFile) {
+			t.Errorf("corrupt generation.arrow: Err %v, want it named", r.Err)
+		}
+	})
 	t.Run("config and samples", func(t *testing.T) {
 		r, _ := ReadRunDir(complete)
 		want := map[string]any{"description": "test", "train.seed": 1, "train.learning_rate": 0.001, "data.format": "sft", "data.tags": []any{"a", "b"}}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/knadh/koanf/maps"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sftlab/sftlab/internal/atomicfile"
@@ -24,16 +25,28 @@ type Sample struct {
 	Completion string `json:"completion"` // what the model generated
 	Reference  string `json:"reference"`  // the dataset's expected output
 	Format     string `json:"format"`     // the data format the run trained on ("sft", "instruction", "chat")
+	// Scores compares Completion with Reference (package scores); nil when not scored.
+	Scores *SampleScores `json:"scores,omitempty"`
+}
+
+// SampleScores are one completion's scores against its reference.
+type SampleScores struct {
+	ExactMatch float64 `json:"exact_match"` // 1 or 0
+	RougeL     float64 `json:"rouge_l"`     // character-level ROUGE-L F1, in [0, 1]
+	ChrF       float64 `json:"chrf"`        // sentence chrF2, 0–100
 }
 
 // Run is everything read from one run folder.
 type Run struct {
-	Dir     string         // the run folder
-	Info    RunInfo        // run.json
-	Steps   []Step         // metrics.arrow
-	Evals   []Eval         // eval.arrow
-	Config  map[string]any // config.yaml flattened to dotted key paths ("train.learning_rate")
-	Samples []Sample       // samples.jsonl, if present
+	Dir   string  // the run folder
+	Info  RunInfo // run.json
+	Steps []Step  // metrics.arrow
+	Evals []Eval  // eval.arrow
+	// Generations holds generation.arrow's rows: the scores of greedy completions; nil for a
+	// run that scored none, or that was recorded before they were scored.
+	Generations []Generation
+	Config      map[string]any // config.yaml flattened to dotted key paths ("train.learning_rate")
+	Samples     []Sample       // samples.jsonl, if present
 	// Err joins the problems met reading the folder: a missing or unreadable file. The run is
 	// still returned so a report can show it; when a finished ("ok") run lacks its metrics,
 	// ReadRunDir also marks it failed.
@@ -41,7 +54,7 @@ type Run struct {
 }
 
 // ReadRunDir reads a run folder: run.json, metrics.arrow, eval.arrow, config.yaml and, if
-// present, samples.jsonl. Missing or corrupt files do not stop it: they are collected in
+// present, generation.arrow and samples.jsonl. Missing or corrupt files do not stop it: they are collected in
 // Run.Err. A missing run.json marks the run failed, named after its folder. The error result is
 // non-nil only when dir is not a readable folder.
 func ReadRunDir(dir string) (Run, error) {
@@ -85,6 +98,9 @@ func ReadRunDir(dir string) (Run, error) {
 		info.Status = StatusFailed
 		info.Error = strings.Join(missing, " and ") + " missing or unreadable"
 	}
+	if r.Generations, err = ReadGenerations(filepath.Join(dir, GenerationsFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		note(err)
+	}
 	if r.Config, err = ReadConfig(filepath.Join(dir, ConfigFile)); err != nil {
 		note(err)
 	}
@@ -99,7 +115,7 @@ func ReadRunDir(dir string) (Run, error) {
 // ReadExperiment reads every run folder under runsDir/name, sorted by run name, then folder.
 // Folders whose names start with "." or "_" are skipped.
 func ReadExperiment(runsDir, name string) ([]Run, error) {
-	dir := filepath.Join(runsDir, name)
+	dir := ExperimentDir(runsDir, name)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("experiment %q: %w (run `sftlab run experiments/%s.yaml` first, or pass --runs)", name, err, name)
@@ -143,23 +159,8 @@ func parseConfig(path string, data []byte) (map[string]any, error) {
 	if err := yaml.Unmarshal(data, &tree); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	flat := map[string]any{}
-	flatten("", tree, flat)
+	flat, _ := maps.Flatten(tree, nil, ".")
 	return flat, nil
-}
-
-func flatten(prefix string, tree map[string]any, out map[string]any) {
-	for k, v := range tree {
-		key := k
-		if prefix != "" {
-			key = prefix + "." + k
-		}
-		if sub, ok := v.(map[string]any); ok && len(sub) > 0 {
-			flatten(key, sub, out)
-			continue
-		}
-		out[key] = v
-	}
 }
 
 // ReadSamples reads a samples.jsonl file: one JSON Sample per line; blank lines are skipped.
@@ -204,4 +205,27 @@ func WriteSamples(path string, samples []Sample) error {
 		}
 	}
 	return atomicfile.WriteFile(path, buf.Bytes())
+}
+
+// The folder layout of sftlab's outputs. Runs live under each run's output.dir (configs
+// default: "runs"), reports under ReportsDir; the baselines' folder belongs to regress. Every
+// package that needs a path builds it here.
+
+// ReportsDir is the folder, relative to the working directory, that holds one report folder
+// per experiment.
+const ReportsDir = "reports"
+
+// ExperimentDir is where the runs of an experiment land: outputDir/EXPERIMENT.
+func ExperimentDir(outputDir, experiment string) string {
+	return filepath.Join(outputDir, experiment)
+}
+
+// RunDir is the folder of one run: outputDir/EXPERIMENT/RUN_ID.
+func RunDir(outputDir, experiment, runID string) string {
+	return filepath.Join(outputDir, experiment, runID)
+}
+
+// ReportDir is where the report of an experiment is written: reports/EXPERIMENT.
+func ReportDir(experiment string) string {
+	return filepath.Join(ReportsDir, experiment)
 }

@@ -6,7 +6,7 @@
 //
 // The building blocks [LastAxisSoftmax], [Gelu], [Normalize] and [CrossEntropy] compute the
 // usual math with gradients written out, avoiding the Go backend's slow Exp op (see ops.go);
-// other models (such as model/qwen3) can use them too.
+// other models (such as model/decoder) can use them too.
 //
 // [CompactVocab] maps the token ids that occur in an experiment's data (plus special tokens)
 // onto a dense range, so that a tiny model does not pay for a 151k-entry embedding and head.

@@ -43,9 +43,11 @@ func Dense(scope *mlmodel.Scope, x *Node, out int) *Node {
 }
 
 // Attention is causal multi-head self-attention over x [B·T, D] holding batch rows of seqLen
-// positions. Every matmul is built in the batched [B, N, K]×[B, K, M] form, with explicit
-// transposes, which the pure-Go backend's fast kernels handle best.
-func Attention(scope *mlmodel.Scope, cfg Config, x *Node, batch, seqLen int) *Node {
+// positions. mask is added to the attention scores: [1, T, T] for every row alike (causalMask),
+// or [B, T, T] per row (packed rows, see PackedMask); it is 0 where a query may see a key and
+// maskedScore where not. Every matmul is built in the batched [B, N, K]×[B, K, M] form, with
+// explicit transposes, which the pure-Go backend's fast kernels handle best.
+func Attention(scope *mlmodel.Scope, cfg Config, x, mask *Node, batch, seqLen int) *Node {
 	d, h, hd := cfg.DModel, cfg.Heads, cfg.HeadDim()
 	q, k, v := splitDense3(scope.In("qkv"), x, d) // 3 × (B·T, D)
 	heads := func(z *Node, perm ...int) *Node {   // (B, T, H, hd), permuted
@@ -57,7 +59,11 @@ func Attention(scope *mlmodel.Scope, cfg Config, x *Node, batch, seqLen int) *No
 	q = MulScalar(q, 1/math.Sqrt(float64(hd)))               // scaling q costs T·hd, the scores T·T
 	scores := MatMul(q, kT)
 	scores.AssertDims(batch*h, seqLen, seqLen)
-	scores = Add(scores, causalMask(x.Graph(), seqLen))
+	if mask.Shape().Dim(0) == 1 {
+		scores = Add(scores, mask)
+	} else { // one mask per row, shared by its heads
+		scores = Reshape(Add(Reshape(scores, batch, h, seqLen, seqLen), Reshape(mask, batch, 1, seqLen, seqLen)), batch*h, seqLen, seqLen)
+	}
 	probs := LastAxisSoftmax(scores)
 	y := MatMul(probs, v) // (B·H, T, hd)
 	y = Reshape(y, batch, h, seqLen, hd)
@@ -99,9 +105,9 @@ func MLP(scope *mlmodel.Scope, cfg Config, x *Node) *Node {
 	return Dense(scope.In("proj"), x, cfg.DModel)
 }
 
-// Block is one pre-LayerNorm transformer block over x [B·T, D].
-func Block(scope *mlmodel.Scope, cfg Config, x *Node, batch, seqLen int) *Node {
-	x = Add(x, Attention(scope.In("attn"), cfg, LayerNorm(scope.In("ln_1"), x), batch, seqLen))
+// Block is one pre-LayerNorm transformer block over x [B·T, D], with Attention's mask.
+func Block(scope *mlmodel.Scope, cfg Config, x, mask *Node, batch, seqLen int) *Node {
+	x = Add(x, Attention(scope.In("attn"), cfg, LayerNorm(scope.In("ln_1"), x), mask, batch, seqLen))
 	x = Add(x, MLP(scope.In("mlp"), cfg, LayerNorm(scope.In("ln_2"), x)))
 	return x
 }
@@ -126,20 +132,54 @@ func (m *GPT) Context() int { return m.Cfg.Context }
 // each row, and attention is causal, so real positions never see it: mask is not needed.
 func (m *GPT) Hidden(scope *mlmodel.Scope, ids, mask *Node) *Node {
 	_ = mask
+	g := ids.Graph()
+	seqLen := ids.Shape().Dim(1)
+	m.checkLength(seqLen)
+	pos := m.posTable(scope, g)
+	pos = Reshape(Slice(pos, AxisRange(0, seqLen)), 1, seqLen, m.Cfg.DModel) // (1, T, D)
+	return m.forward(scope, ids, pos, causalMask(g, seqLen))
+}
+
+// HiddenPacked is Hidden for rows that hold several sequences one after the other: segments
+// [B, T] (Int32) numbers them 1, 2, … within each row, 0 on the padding after them. Each
+// position attends only to the positions of its own sequence up to itself, and positional
+// embeddings restart at 0 with each sequence, so every sequence gets the hidden states Hidden
+// gives it alone in a row.
+func (m *GPT) HiddenPacked(scope *mlmodel.Scope, ids, segments *Node) *Node {
+	g := ids.Graph()
+	batch, seqLen := ids.Shape().Dim(0), ids.Shape().Dim(1)
+	m.checkLength(seqLen)
+	visible, positions := PackedMask(segments)
+	pos := Gather(m.posTable(scope, g), Reshape(positions, batch*seqLen, 1)) // (B·T, D)
+	pos = Reshape(pos, batch, seqLen, m.Cfg.DModel)
+	mask := Where(visible, ZerosLike(ConvertDType(visible, dtypes.Float32)), BroadcastToDims(Scalar(g, dtypes.Float32, maskedScore), batch, seqLen, seqLen))
+	return m.forward(scope, ids, pos, mask)
+}
+
+func (m *GPT) checkLength(seqLen int) {
+	if seqLen > m.Cfg.Context {
+		panic(fmt.Errorf("model: sequence length %d exceeds context %d: raise model.context or shorten the data", seqLen, m.Cfg.Context))
+	}
+}
+
+// posTable is the positional embedding table [Context, D].
+func (m *GPT) posTable(scope *mlmodel.Scope, g *Graph) *Node {
+	return scope.In("pos_embed").VariableWithShape("embeddings", shapes.Make(dtypes.Float32, m.Cfg.Context, m.Cfg.DModel)).NodeValue(g)
+}
+
+// forward adds the positional embeddings pos ([1 or B, T, D]) to the token embeddings of ids
+// [B, T] and runs the blocks, with Attention's mask, and the final LayerNorm.
+func (m *GPT) forward(scope *mlmodel.Scope, ids, pos, mask *Node) *Node {
 	cfg := m.Cfg
 	g := ids.Graph()
 	batch, seqLen := ids.Shape().Dim(0), ids.Shape().Dim(1)
-	if seqLen > cfg.Context {
-		panic(fmt.Errorf("model: sequence length %d exceeds context %d: raise model.context or shorten the data", seqLen, cfg.Context))
-	}
 	tok := scope.In("token_embed").VariableWithShape("embeddings", shapes.Make(dtypes.Float32, cfg.Vocab, cfg.DModel)).NodeValue(g)
-	pos := scope.In("pos_embed").VariableWithShape("embeddings", shapes.Make(dtypes.Float32, cfg.Context, cfg.DModel)).NodeValue(g)
 	x := Gather(tok, Reshape(ids, batch*seqLen, 1)) // (B·T, D)
 	x = Reshape(x, batch, seqLen, cfg.DModel)
-	x = Add(x, Reshape(Slice(pos, AxisRange(0, seqLen)), 1, seqLen, cfg.DModel))
+	x = Add(x, pos)
 	x = Reshape(x, batch*seqLen, cfg.DModel)
 	for i := range cfg.Layers {
-		x = Block(scope.In("layer_%d", i), cfg, x, batch, seqLen)
+		x = Block(scope.In("layer_%d", i), cfg, x, mask, batch, seqLen)
 	}
 	x = LayerNorm(scope.In("ln_f"), x)
 	return Reshape(x, batch, seqLen, cfg.DModel)

@@ -19,17 +19,31 @@ import (
 
 // Metric names understood by the gate, in the order they are shown.
 const (
-	EvalLoss      = "eval_loss"
-	EvalLossTrain = "eval_loss_train"
-	TrainLoss     = "train_loss"
-	TokenAccuracy = "token_accuracy"
+	EvalLoss        = "eval_loss"
+	EvalLossTrain   = "eval_loss_train"
+	AnswerLoss      = "answer_loss"       // eval_loss over the response tokens and closing EOS only
+	AnswerLossTrain = "answer_loss_train" // the same on the training split
+	TrainLoss       = "train_loss"        // the mean over all steps, as Hugging Face reports it
+	FinalTrainLoss  = "final_train_loss"  // the last step's loss
+	TokenAccuracy   = "token_accuracy"
+	// Scores of the greedy completions of held-out prompts (package scores).
+	ExactMatch = "exact_match"
+	RougeL     = "rouge_l"
+	ChrF       = "chrf"
 )
 
-// Metrics lists every metric the gate compares, in display order.
-var Metrics = []string{EvalLoss, EvalLossTrain, TrainLoss, TokenAccuracy}
+// Metrics lists every metric the gate compares, in display order. A baseline recorded before a
+// metric existed does not hold it, and the gate then skips it.
+var Metrics = []string{EvalLoss, EvalLossTrain, AnswerLoss, AnswerLossTrain, TrainLoss, FinalTrainLoss, TokenAccuracy, ExactMatch, RougeL, ChrF}
 
 // higherIsBetter reports whether a larger value of metric is an improvement.
-func higherIsBetter(metric string) bool { return metric == TokenAccuracy }
+func higherIsBetter(metric string) bool {
+	switch metric {
+	case TokenAccuracy, ExactMatch, RougeL, ChrF:
+		return true
+	}
+	return false
+}
 
 // Tolerance is how far a metric may move before the gate reacts: a change is within tolerance
 // when |current − baseline| ≤ Abs or |current − baseline| ≤ Rel·|baseline|. The zero value demands

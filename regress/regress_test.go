@@ -15,6 +15,12 @@ func run(name string, evalLoss, acc float64) Run {
 	}}
 }
 
+// withScores adds generation scores to r.
+func withScores(r Run, exact, rougeL, chrf float64) Run {
+	r.Metrics[ExactMatch], r.Metrics[RougeL], r.Metrics[ChrF] = exact, rougeL, chrf
+	return r
+}
+
 func TestCompare(t *testing.T) {
 	base, err := Record("smoke", []Run{run("format=sft", 3.0, 0.40), run("format=instruction", 2.5, 0.45)}, time.Unix(0, 0))
 	if err != nil {
@@ -111,6 +117,44 @@ func TestCompare(t *testing.T) {
 	}
 }
 
+// TestCompareScores gates generation scores: higher is better, and a baseline recorded before
+// they existed skips them.
+func TestCompareScores(t *testing.T) {
+	scored, err := Record("smoke", []Run{withScores(run("format=sft", 3.0, 0.40), 0.25, 0.5, 40)}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := Record("smoke", []Run{run("format=sft", 3.0, 0.40)}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		base     Baseline
+		current  Run
+		wantFail bool
+		want     string
+	}{
+		{"same scores pass", scored, withScores(run("format=sft", 3.0, 0.40), 0.25, 0.5, 40), false, ""},
+		{"lower chrF regresses", scored, withScores(run("format=sft", 3.0, 0.40), 0.25, 0.5, 39.5), true, "chrf REGRESSED"},
+		{"lower ROUGE-L regresses", scored, withScores(run("format=sft", 3.0, 0.40), 0.25, 0.4, 40), true, "rouge_l REGRESSED"},
+		{"higher exact match improves", scored, withScores(run("format=sft", 3.0, 0.40), 0.5, 0.5, 40), false, ""},
+		{"not measured now", scored, run("format=sft", 3.0, 0.40), true, "exact_match MISSING"},
+		{"baseline without scores skips them", old, withScores(run("format=sft", 3.0, 0.40), 0, 0, 0), false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := Compare(tt.base, []Run{tt.current}, nil, false)
+			if res.Failed() != tt.wantFail {
+				t.Fatalf("Failed() = %v, want %v\n%s", res.Failed(), tt.wantFail, res.Markdown())
+			}
+			if tt.want != "" && !strings.Contains(strings.Join(res.Problems(), "\n"), tt.want) {
+				t.Errorf("problems %q lack %q", res.Problems(), tt.want)
+			}
+		})
+	}
+}
+
 func TestRecordRefusesUnfinishedRuns(t *testing.T) {
 	_, err := Record("smoke", []Run{run("a", 1, 0.5), {Name: "b", Status: "failed"}}, time.Now())
 	if err == nil || !strings.Contains(err.Error(), "b (failed)") {
@@ -178,6 +222,24 @@ func TestParseBaselineRefusesUnusable(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "b.json") {
 				t.Fatalf("err = %v, want one naming b.json and %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestFile(t *testing.T) {
+	tests := []struct {
+		name, kernel, want string
+	}{
+		{"gpu", "", "baselines/smoke.json"},
+		{"avx2", "avx2", "baselines/smoke.avx2.json"},
+		{"avx512", "avx512", "baselines/smoke.avx512.json"},
+		{"kernels off", "off (GOMLX_GO_DOT_MATMUL=false)", "baselines/smoke.scalar.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := File(Dir, "smoke", tt.kernel); got != tt.want {
+				t.Errorf("File(%q) = %q, want %q", tt.kernel, got, tt.want)
 			}
 		})
 	}

@@ -19,7 +19,7 @@ type Side struct {
 
 // compareMetrics lists the metrics a comparison shows, in order.
 func compareMetrics() []metricCol {
-	return append(metricCols(), metricCol{"steps", "%.0f", func(r *Row) float64 { return float64(r.Summary.Steps) }, ""})
+	return append(metricCols(), metricCol{"steps", "%.0f", func(r *Row) float64 { return float64(r.Summary.Steps) }, "", false})
 }
 
 // RunSide describes one run for Compare.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/metrics"
+	"github.com/sftlab/sftlab/scores"
 )
 
 var update = flag.Bool("update", false, "update golden files and the committed fixture runs")
@@ -121,9 +122,15 @@ func writeFixture(t *testing.T, dir string, spec fixtureSpec) {
 				continue
 			}
 			if s%10 == 0 || s == r.steps {
+				// Answers are harder than the prompt text the template repeats, and the more so
+				// for the instruction format, whose longer prompts lower eval_loss. Past step 30
+				// the held-out loss turns up again: longer runs overfit.
+				overfit := 0.0005 * math.Pow(math.Max(0, float64(s-30)), 2)
 				evals = append(evals,
-					metrics.Eval{Step: int64(s), Split: metrics.SplitValid, Loss: loss + 0.3 + 0.05*noise(i, s, 4), TokenAccuracy: math.Max(0, 0.7-loss/20), Tokens: 1200},
-					metrics.Eval{Step: int64(s), Split: metrics.SplitTrain, Loss: loss - 0.05 + 0.03*noise(i, s, 5), TokenAccuracy: math.Max(0, 0.72-loss/20), Tokens: 4800})
+					metrics.Eval{Step: int64(s), Split: metrics.SplitValid, Loss: loss + 0.3 + overfit + 0.05*noise(i, s, 4), TokenAccuracy: math.Max(0, 0.7-loss/20), Tokens: 1200,
+						AnswerLoss: loss + 0.6 + overfit + 0.5*float64(fi) + 0.05*noise(i, s, 6), AnswerTokens: 400},
+					metrics.Eval{Step: int64(s), Split: metrics.SplitTrain, Loss: loss - 0.05 + 0.03*noise(i, s, 5), TokenAccuracy: math.Max(0, 0.72-loss/20), Tokens: 4800,
+						AnswerLoss: loss + 0.2 + 0.5*float64(fi) + 0.03*noise(i, s, 7), AnswerTokens: 1600})
 			}
 		}
 		info := metrics.RunInfo{
@@ -132,7 +139,14 @@ func writeFixture(t *testing.T, dir string, spec fixtureSpec) {
 			Provenance: metrics.Provenance{GitCommit: "0123456789abcdef", GoVersion: "go1.26.8", GoMLXVersion: "v0.28.2",
 				Backend: "cpu", Device: "test CPU", Host: "fixture", DatasetHash: "sha256:aaaa", TokenizerHash: "sha256:bbbb",
 				StartTime: time.Date(2026, 3, 1, 10, 0, i, 0, time.UTC), EndTime: time.Date(2026, 3, 1, 10, 1, i, 0, time.UTC), WallS: elapsed + 1.5},
+			// One vocabulary for the whole experiment; the initial weights depend on the seed only.
+			Model: metrics.ModelStats{VocabSize: 1148, Parameters: 213312, InitHash: fmt.Sprintf("%064x", r.seed)},
+			Data:  metrics.DataStats{TrainExamples: 64, ValidExamples: 16, PaddingShare: &metrics.PaddingShare{Unpacked: 0.4375, Packed: 0.0625}},
 		}
+		prompt := 800 + 300*fi // the instruction format's prompts are longer
+		info.Data.Eval = metrics.ScoredTokens{Split: metrics.SplitValid, Scored: prompt + 400, Prompt: prompt, Answer: 400,
+			Unseen: 120, UnseenAnswer: 60, PromptShare: float64(prompt) / float64(prompt+400),
+			UnseenShare: 120 / float64(prompt+400), UnseenAnswerShare: 60.0 / 400}
 		if len(spec.lrs) > 1 {
 			info.Params = append(info.Params, metrics.Param{Key: "train.learning_rate", Value: r.lr})
 		}
@@ -174,19 +188,31 @@ report:
 			info.Error = fmt.Sprintf("step %d: train_loss is NaN", r.steps/2+2)
 		}
 		info.Summary = metrics.Summarize(steps, evals)
-		must(metrics.WriteRunInfo(filepath.Join(rd, metrics.RunInfoFile), info))
-		must(metrics.WriteSteps(filepath.Join(rd, metrics.StepsFile), steps))
-		must(metrics.WriteEvals(filepath.Join(rd, metrics.EvalsFile), evals))
 		if r.status == metrics.StatusOK {
 			prompt := "问题：把这句话翻译成英文：我喜欢学习。\n回答："
 			if r.format == "instruction" {
 				prompt = "指令：翻译成英文\n输入：我喜欢学习。\n回答："
 			}
-			must(metrics.WriteSamples(filepath.Join(rd, metrics.SamplesFile), []metrics.Sample{
+			samples := []metrics.Sample{
 				{Prompt: prompt, Completion: fmt.Sprintf("I like study (seed %d)", r.seed), Reference: "I like studying.", Format: r.format},
 				{Prompt: strings.Replace(prompt, "我喜欢学习", "今天天气很好", 1), Completion: "The weather is good today.", Reference: "The weather is nice today.", Format: r.format},
-			}))
+			}
+			var cands, refs []string
+			for k, smp := range samples {
+				samples[k].Scores = &metrics.SampleScores{ExactMatch: scores.ExactMatch(smp.Completion, smp.Reference),
+					RougeL: scores.RougeL(smp.Completion, smp.Reference).F1, ChrF: scores.ChrF(smp.Completion, smp.Reference)}
+				cands, refs = append(cands, smp.Completion), append(refs, smp.Reference)
+			}
+			must(metrics.WriteSamples(filepath.Join(rd, metrics.SamplesFile), samples))
+			tot := scores.Score(cands, refs)
+			gens := []metrics.Generation{{Step: int64(r.steps), Split: metrics.SplitValid, Prompts: int64(tot.N), ExactMatch: tot.ExactMatch,
+				RougeL: tot.RougeL, ChrF: tot.ChrF, NewTokens: 24, Seconds: 0.5 + 0.1*float64(r.seed)}}
+			must(metrics.WriteGenerations(filepath.Join(rd, metrics.GenerationsFile), gens))
+			info.Summary.AddGenerations(gens)
 		}
+		must(metrics.WriteRunInfo(filepath.Join(rd, metrics.RunInfoFile), info))
+		must(metrics.WriteSteps(filepath.Join(rd, metrics.StepsFile), steps))
+		must(metrics.WriteEvals(filepath.Join(rd, metrics.EvalsFile), evals))
 	}
 }
 

@@ -3,9 +3,12 @@ package report
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"gonum.org/v1/gonum/stat"
 
 	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/metrics"
@@ -22,6 +25,13 @@ const (
 	keyBaseline = "report.baseline"
 	keyDesc     = "description"
 	keyEvalOn   = "data.eval_on"
+	keyMetric   = "report.metric"
+)
+
+// Headline metrics that report.metric may choose.
+const (
+	metricEvalLoss   = "eval_loss"   // the positions the masking trains, prompts included unless completion_only
+	metricAnswerLoss = "answer_loss" // the response tokens and their closing EOS only
 )
 
 // Key is a config key swept across the experiment's runs.
@@ -81,6 +91,9 @@ type Experiment struct {
 	Notes       []string       // problems worth telling the reader (unknown baseline, unreadable files)
 	Config      map[string]any // the config entries every run shares
 	OnlyChanged bool           // hide constant table columns: report.only_changed, true unless set false
+	// Metric is the headline metric of the findings, Δ columns, bar chart and sample choice:
+	// report.metric, eval_loss unless set to answer_loss.
+	Metric string
 }
 
 // Build turns an experiment's runs into rows and groups. baseline, when not empty, overrides the
@@ -89,9 +102,17 @@ func Build(name string, runs []metrics.Run, baseline string) (*Experiment, error
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("experiment %q: no runs", name)
 	}
-	e := &Experiment{Name: name, Config: sharedConfig(runs), OnlyChanged: true}
+	e := &Experiment{Name: name, Config: sharedConfig(runs), OnlyChanged: true, Metric: metricEvalLoss}
 	if v, ok := e.Config["report.only_changed"].(bool); ok {
 		e.OnlyChanged = v
+	}
+	if v, ok := e.Config[keyMetric].(string); ok {
+		switch v {
+		case metricEvalLoss, metricAnswerLoss:
+			e.Metric = v
+		default:
+			e.Notes = append(e.Notes, fmt.Sprintf("report.metric %q is neither %s nor %s: the report uses %s", v, metricEvalLoss, metricAnswerLoss, metricEvalLoss))
+		}
 	}
 	if d, ok := e.Config[keyDesc]; ok {
 		e.Description = strings.TrimSpace(configs.FormatValue(d))
@@ -173,7 +194,7 @@ func sweptKeys(runs []metrics.Run) []string {
 	}
 	var extra []string
 	for k := range all {
-		if seen[k] || !affectsResults(k) {
+		if seen[k] || !configs.AffectsResults(k) {
 			continue
 		}
 		first := configValue(runs[0], k)
@@ -186,20 +207,6 @@ func sweptKeys(runs []metrics.Run) []string {
 	}
 	sort.Strings(extra)
 	return append(keys, extra...)
-}
-
-// affectsResults reports whether a config key can change a run's numbers (unlike its name,
-// description, output folder, report and gate settings, or the sweep that produced it).
-func affectsResults(key string) bool {
-	if key == keyDesc || key == "name" {
-		return false
-	}
-	for _, prefix := range []string{"sweep.", "output.", "report.", "regress.", "eval.samples", "eval.max_new_tokens"} {
-		if strings.HasPrefix(key, prefix) {
-			return false
-		}
-	}
-	return true
 }
 
 // sharedConfig returns the config entries every readable config agrees on.
@@ -263,15 +270,12 @@ func (e *Experiment) newRow(run metrics.Run) *Row {
 	if e.SeedKey != "" {
 		r.Values[e.SeedKey] = r.Seed
 	}
-	r.Summary = metrics.Summarize(run.Steps, run.Evals)
-	// With data.eval_on: train (the classroom script's choice), eval_loss means the loss on the
-	// training split, as the runner records it.
-	if configValue(run, keyEvalOn) == metrics.SplitTrain {
+	evalOn := configValue(run, keyEvalOn)
+	if evalOn == metrics.SplitTrain {
 		r.EvalSplit = metrics.SplitTrain
-		if ev, ok := metrics.LastEval(run.Evals, metrics.SplitTrain); ok {
-			r.Summary.EvalLoss, r.Summary.TokenAccuracy = ev.Loss, ev.TokenAccuracy
-		}
 	}
+	r.Summary = metrics.SummarizeFor(run.Steps, run.Evals, evalOn)
+	r.Summary.AddGenerations(run.Generations)
 	if len(run.Steps) == 0 && len(run.Evals) == 0 {
 		r.Summary = run.Info.Summary
 	}
@@ -331,36 +335,35 @@ func (e *Experiment) parseBaseline(spec string) (*Baseline, error) {
 			return &Baseline{Spec: spec, Run: r}, nil
 		}
 	}
-	b := &Baseline{Spec: spec, Values: map[string]string{}}
-	for _, part := range strings.Split(spec, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok {
+	for part := range strings.SplitSeq(spec, ",") {
+		if !strings.Contains(part, "=") {
 			return nil, fmt.Errorf("report.baseline %q: %q is neither a run name nor key=value", spec, part)
 		}
-		path := ""
-		for _, key := range e.Keys {
-			if key.Label == k || key.Path == k {
-				path = key.Path
-			}
-		}
-		if path == "" {
+	}
+	terms, err := configs.ParseSelector(spec)
+	if err != nil {
+		return nil, fmt.Errorf("report.baseline %q: %w", spec, err)
+	}
+	b := &Baseline{Spec: spec, Values: map[string]string{}}
+	for _, t := range terms {
+		if !slices.ContainsFunc(e.Keys, func(k Key) bool { return k.Path == t.Key }) {
 			var labels []string
 			for _, key := range e.Keys {
 				labels = append(labels, key.Label)
 			}
-			return nil, fmt.Errorf("report.baseline %q: %q is not a swept key (swept: %s); no Δ columns", spec, k, strings.Join(labels, ", "))
+			return nil, fmt.Errorf("report.baseline %q: %q is not a swept key (swept: %s); no Δ columns", spec, configs.Alias(t.Key), strings.Join(labels, ", "))
 		}
-		found := false
+		v, found := t.Value, false
 		for _, r := range e.Rows {
-			if compareValues(r.Values[path], v) == 0 {
-				found, v = true, r.Values[path]
+			if compareValues(r.Values[t.Key], t.Value) == 0 {
+				found, v = true, r.Values[t.Key]
 				break
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("report.baseline %q: no run has %s=%s; no Δ columns", spec, k, v)
+			return nil, fmt.Errorf("report.baseline %q: no run has %s=%s; no Δ columns", spec, configs.Alias(t.Key), t.Value)
 		}
-		b.Values[path] = v
+		b.Values[t.Key] = v
 	}
 	return b, nil
 }
@@ -405,21 +408,47 @@ func (e *Experiment) Counterpart(r *Row) *Row {
 	return nil
 }
 
-// Delta returns r's eval_loss minus its counterpart's, and whether both are finished.
+// Value returns r's headline metric (e.Metric).
+func (e *Experiment) Value(r *Row) float64 { return metricValue(r, e.Metric) }
+
+// metricValue returns r's eval_loss or answer_loss.
+func metricValue(r *Row, metric string) float64 {
+	if metric == metricAnswerLoss {
+		return r.Summary.AnswerLoss
+	}
+	return r.Summary.EvalLoss
+}
+
+// finished reports whether r finished with a finite headline metric.
+func (e *Experiment) finished(r *Row) bool { return r.OK() && isFinite(e.Value(r)) }
+
+// Delta returns r's headline metric minus its counterpart's, and whether both are finished.
 func (e *Experiment) Delta(r *Row) (float64, bool) {
+	return e.deltaOf(r, e.Metric)
+}
+
+// deltaOf returns r's metric minus its counterpart's, and whether both are finite.
+func (e *Experiment) deltaOf(r *Row, metric string) (float64, bool) {
 	c := e.Counterpart(r)
 	if c == nil || !r.OK() || !c.OK() {
 		return 0, false
 	}
-	return r.Summary.EvalLoss - c.Summary.EvalLoss, true
+	d := metricValue(r, metric) - metricValue(c, metric)
+	return d, isFinite(d)
 }
 
-// GroupDeltas returns the paired differences of eval_loss between g's finished runs and their
-// counterparts.
+// GroupDeltas returns the paired differences of the headline metric between g's finished runs
+// and their counterparts.
 func (e *Experiment) GroupDeltas(g *Group) []float64 {
+	return e.groupDeltasOf(g, e.Metric)
+}
+
+// groupDeltasOf returns the paired differences of metric between g's finished runs and their
+// counterparts.
+func (e *Experiment) groupDeltasOf(g *Group, metric string) []float64 {
 	var out []float64
 	for _, r := range g.Rows {
-		if d, ok := e.Delta(r); ok {
+		if d, ok := e.deltaOf(r, metric); ok {
 			out = append(out, d)
 		}
 	}
@@ -429,21 +458,13 @@ func (e *Experiment) GroupDeltas(g *Group) []float64 {
 // meanStd returns the mean and the sample standard deviation (n−1 in the denominator; 0 for a
 // single value) of xs.
 func meanStd(xs []float64) (mean, std float64) {
-	if len(xs) == 0 {
+	switch len(xs) {
+	case 0:
 		return math.NaN(), math.NaN()
+	case 1:
+		return xs[0], 0
 	}
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(len(xs))
-	if len(xs) < 2 {
-		return mean, 0
-	}
-	var ss float64
-	for _, x := range xs {
-		ss += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(ss / float64(len(xs)-1))
+	return stat.MeanStdDev(xs, nil)
 }
 
 func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

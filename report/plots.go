@@ -231,19 +231,23 @@ func finite(xys plotter.XYs) plotter.XYs {
 }
 
 // Figures builds every plot the experiment supports: the training-loss curves and the
-// learning-rate schedule always; eval_loss against the learning rate or max_steps when those are
-// swept; the bar chart of eval_loss per configuration.
+// learning-rate schedule always; the eval curves when runs were evaluated during training
+// (eval.every); the headline metric (eval_loss unless report.metric says answer_loss) against the
+// learning rate or max_steps when those are swept; the bar chart of the headline metric per
+// configuration. The last three are named after the metric (eval_loss_vs_lr, answer_loss_bars, …).
 func (e *Experiment) Figures() ([]*Figure, error) {
 	var figs []*Figure
-	builders := []func() (*Figure, error){e.lossFigure, e.lrFigure}
+	builders := []func() (*Figure, error){e.lossFigure, e.lrFigure, func() (*Figure, error) {
+		return e.evalCurvesFigure(DefaultEvalSeries())
+	}}
 	if e.swept(keyLR) {
 		builders = append(builders, func() (*Figure, error) {
-			return e.evalVsFigure(keyLR, "eval_loss_vs_lr", "learning rate (log scale)", true)
+			return e.evalVsFigure(keyLR, e.Metric+"_vs_lr", "learning rate (log scale)", true)
 		})
 	}
 	if e.swept(keySteps) {
 		builders = append(builders, func() (*Figure, error) {
-			return e.evalVsFigure(keySteps, "eval_loss_vs_steps", "max_steps (optimizer steps)", false)
+			return e.evalVsFigure(keySteps, e.Metric+"_vs_steps", "max_steps (optimizer steps)", false)
 		})
 	}
 	builders = append(builders, e.barFigure)
@@ -497,21 +501,22 @@ func (e *Experiment) sharedLabel(rows []*Row) string {
 	return strings.Join(parts, ", ")
 }
 
-// evalVsFigure draws final eval_loss against a numeric swept key: per hue value, every finished
-// run as a dot and the mean over seeds as a line; one panel per value of the remaining swept keys.
+// evalVsFigure draws the final headline metric against a numeric swept key: per hue value,
+// every finished run as a dot and the mean over seeds as a line; one panel per value of the
+// remaining swept keys.
 func (e *Experiment) evalVsFigure(key, name, xLabel string, logX bool) (*Figure, error) {
 	labels, panels := e.panelsBy(e.Rows, key)
 	label := configs.Alias(key)
-	f := &Figure{Name: name, Title: "eval_loss against " + label,
-		Caption: fmt.Sprintf("Final eval_loss against %s. Dots are single runs, lines join the means over seeds; failed and diverged runs are left out.", label),
+	f := &Figure{Name: name, Title: e.Metric + " against " + label,
+		Caption: fmt.Sprintf("Final %s against %s. Dots are single runs, lines join the means over seeds; failed and diverged runs are left out.", e.Metric, label),
 		Cols:    gridCols(len(panels)), PanelW: 6 * vg.Inch, PanelH: 4 * vg.Inch}
 	xsAll := map[float64]bool{}
 	for pi, rows := range panels {
-		title := "eval_loss vs " + label
+		title := e.Metric + " vs " + label
 		if labels[pi] != "" {
 			title += ": " + labels[pi]
 		}
-		p := newPlot(title, xLabel, "eval_loss (nats/token)")
+		p := newPlot(title, xLabel, e.Metric+" (nats/token)")
 		if logX {
 			p.X.Scale = plot.LogScale{}
 		}
@@ -523,7 +528,7 @@ func (e *Experiment) evalVsFigure(key, name, xLabel string, logX bool) (*Figure,
 			byX := map[float64][]float64{}
 			var dots plotter.XYs
 			for _, r := range rows {
-				if (e.Hue != "" && e.Hue != key && r.Values[e.Hue] != hv) || !r.OK() {
+				if (e.Hue != "" && e.Hue != key && r.Values[e.Hue] != hv) || !e.finished(r) {
 					continue
 				}
 				x, err := strconv.ParseFloat(r.Values[key], 64)
@@ -531,8 +536,8 @@ func (e *Experiment) evalVsFigure(key, name, xLabel string, logX bool) (*Figure,
 					continue
 				}
 				xsAll[x] = true
-				byX[x] = append(byX[x], r.Summary.EvalLoss)
-				dots = append(dots, plotter.XY{X: x, Y: r.Summary.EvalLoss})
+				byX[x] = append(byX[x], e.Value(r))
+				dots = append(dots, plotter.XY{X: x, Y: e.Value(r)})
 			}
 			if len(dots) == 0 {
 				continue
@@ -595,15 +600,16 @@ func (e *Experiment) evalVsFigure(key, name, xLabel string, logX bool) (*Figure,
 	return f, nil
 }
 
-// barFigure draws one horizontal bar per configuration: the mean eval_loss over its finished
-// runs, coloured by hue value, with each finished run as a dot and each failed or diverged run as
-// a cross at the left edge, its configuration's label saying how many.
+// barFigure draws one horizontal bar per configuration: the mean headline metric over its
+// finished runs, coloured by hue value, with each finished run as a dot and each failed or
+// diverged run as a cross at the left edge, its configuration's label saying how many.
 func (e *Experiment) barFigure() (*Figure, error) {
 	n := len(e.Groups)
-	f := &Figure{Name: "eval_loss_bars", Title: "Final eval_loss per configuration",
-		Caption: "Final eval_loss per configuration: bars are the mean over finished seeds, dots single runs, crosses (and the label) mark runs that failed or diverged.",
+	title := "Final " + e.Metric + " per configuration"
+	f := &Figure{Name: e.Metric + "_bars", Title: title,
+		Caption: title + ": bars are the mean over finished seeds, dots single runs, crosses (and the label) mark runs that failed or diverged.",
 		Cols:    1, PanelW: 8 * vg.Inch}
-	p := newPlot("Final eval_loss per configuration", "eval_loss (nats/token)", "")
+	p := newPlot(title, e.Metric+" (nats/token)", "")
 	xMax := 0.0
 	hues := e.hueValues()
 	hueIndex := map[string]int{}
@@ -621,10 +627,10 @@ func (e *Experiment) barFigure() (*Figure, error) {
 		var ys []float64
 		bad := 0
 		for _, r := range g.Rows {
-			if r.OK() {
-				ys = append(ys, r.Summary.EvalLoss)
-				dots = append(dots, plotter.XY{X: r.Summary.EvalLoss, Y: pos})
-				xMax = math.Max(xMax, r.Summary.EvalLoss)
+			if e.finished(r) {
+				ys = append(ys, e.Value(r))
+				dots = append(dots, plotter.XY{X: e.Value(r), Y: pos})
+				xMax = math.Max(xMax, e.Value(r))
 			} else {
 				bad++
 				crosses = append(crosses, plotter.XY{X: 0, Y: pos})

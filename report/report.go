@@ -95,7 +95,9 @@ func (e *Experiment) ReportMarkdown(figs []*Figure, opts Options) string {
 	for _, f := range e.Findings() {
 		b.WriteString("- " + f + "\n")
 	}
-	b.WriteString("\nLower eval_loss is better: it is the mean cross-entropy, in nats per token, of the answers in the evaluation split (held-out examples unless data.eval_on says train).\n")
+	b.WriteString("\nLower is better. eval_loss is the mean cross-entropy, in nats per token, over the positions the masking trains in the evaluation split (held-out examples unless data.eval_on says train), prompt tokens included unless the masking is completion_only; answer_loss is the same over the response tokens and their closing EOS only. " +
+		"The headline metric (report.metric) is " + e.Metric + ".\n")
+	b.WriteString(e.scoredText())
 	if len(figs) > 0 {
 		b.WriteString("\n## Plots\n")
 		for _, f := range figs {
@@ -151,7 +153,7 @@ func (e *Experiment) samplesText(n int) string {
 			format = r.Run.Samples[0].Format
 		}
 		cur := best[format]
-		if cur == nil || (r.OK() && (!cur.OK() || r.Summary.EvalLoss < cur.Summary.EvalLoss)) {
+		if cur == nil || (e.finished(r) && (!e.finished(cur) || e.Value(r) < e.Value(cur))) {
 			best[format] = r
 		}
 	}
@@ -164,15 +166,18 @@ func (e *Experiment) samplesText(n int) string {
 	}
 	sort.Strings(formats)
 	var b strings.Builder
-	b.WriteString("Greedy completions of held-out prompts, from the run of each format with the lowest eval_loss.\n")
+	fmt.Fprintf(&b, "Greedy completions of held-out prompts, from the run of each format with the lowest %s.\n", e.Metric)
 	for _, f := range formats {
 		r := best[f]
-		fmt.Fprintf(&b, "\n### %s\n\nRun `%s` (eval_loss %s).\n", orMissing(f), r.Name, fmtMetric(lossFmt, r.Summary.EvalLoss, r.Status))
+		fmt.Fprintf(&b, "\n### %s\n\nRun `%s` (%s %s).\n", orMissing(f), r.Name, e.Metric, fmtMetric(lossFmt, e.Value(r), r.Status))
 		for i, s := range r.Run.Samples {
 			if i == n {
 				break
 			}
 			fmt.Fprintf(&b, "\n**Sample %d.** Prompt:\n\n%s\nModel output:\n\n%s\nReference:\n\n%s", i+1, fence(s.Prompt), fence(s.Completion), fence(s.Reference))
+			if sc := s.Scores; sc != nil {
+				fmt.Fprintf(&b, "\nScores: exact match %.0f, ROUGE-L F1 %.4f, chrF %.2f.\n", sc.ExactMatch, sc.RougeL, sc.ChrF)
+			}
 		}
 	}
 	return b.String()

@@ -200,9 +200,13 @@ func TestTableMatchesArrow(t *testing.T) {
 			}
 			steps, errS := metrics.ReadSteps(filepath.Join(dir, metrics.StepsFile))
 			evals, errE := metrics.ReadEvals(filepath.Join(dir, metrics.EvalsFile))
-			var trainLoss float64
+			var trainLoss, lastLoss float64
 			if errS == nil && len(steps) > 0 {
-				trainLoss = steps[len(steps)-1].TrainLoss
+				for _, st := range steps {
+					trainLoss += st.TrainLoss
+				}
+				trainLoss /= float64(len(steps)) // the mean over the steps, as Hugging Face reports it
+				lastLoss = steps[len(steps)-1].TrainLoss
 			}
 			last := map[string]metrics.Eval{}
 			for _, e := range evals {
@@ -214,7 +218,9 @@ func TestTableMatchesArrow(t *testing.T) {
 			train, hasTrain := last["train"]
 			want := map[string]string{
 				"train_loss":        cell(trainLoss, errS == nil && len(steps) > 0),
+				"last-step loss":    cell(lastLoss, errS == nil && len(steps) > 0),
 				"eval_loss":         cell(valid.Loss, errE == nil && hasValid),
+				"answer_loss":       cell(valid.AnswerLoss, errE == nil && hasValid),
 				"eval_loss (train)": cell(train.Loss, errE == nil && hasTrain),
 				"token_acc":         cell(valid.TokenAccuracy, errE == nil && hasValid),
 			}
@@ -299,19 +305,20 @@ func TestPlotFiles(t *testing.T) {
 		series map[string]int // figure → legend entries over all panels
 	}{
 		{"fixture", fixtureExperiment(),
-			map[string]int{"loss_curves": 2, "lr_schedule": 1, "eval_loss_vs_lr": 1, "eval_loss_bars": 1},
+			map[string]int{"loss_curves": 2, "lr_schedule": 1, "eval_curves": 4, "eval_loss_vs_lr": 1, "eval_loss_bars": 1},
 			// loss: lr=0.001 sft+instruction; lr=0.01 sft, instruction, the diverged run.
-			// bars: sft, instruction, single runs, failed runs.
-			map[string]int{"loss_curves": 5, "lr_schedule": 2, "eval_loss_vs_lr": 2, "eval_loss_bars": 4}},
+			// eval curves, per configuration: train loss, held-out loss, its lowest point,
+			// train-split loss. bars: sft, instruction, single runs, failed runs.
+			map[string]int{"loss_curves": 5, "lr_schedule": 2, "eval_curves": 16, "eval_loss_vs_lr": 2, "eval_loss_bars": 4}},
 		{"lr_sweep", lrSweepExperiment(),
-			map[string]int{"loss_curves": 3, "lr_schedule": 1, "eval_loss_vs_lr": 1, "eval_loss_bars": 1},
-			map[string]int{"loss_curves": 7, "lr_schedule": 3, "eval_loss_vs_lr": 2, "eval_loss_bars": 4}},
+			map[string]int{"loss_curves": 3, "lr_schedule": 1, "eval_curves": 6, "eval_loss_vs_lr": 1, "eval_loss_bars": 1},
+			map[string]int{"loss_curves": 7, "lr_schedule": 3, "eval_curves": 24, "eval_loss_vs_lr": 2, "eval_loss_bars": 4}},
 		{"single run", fixtureSpec{name: "one", formats: []string{"sft"}, lrs: []float64{0.003}, steps: []int{20}, seeds: []int{1}},
-			map[string]int{"loss_curves": 1, "lr_schedule": 1, "eval_loss_bars": 1},
-			map[string]int{"loss_curves": 1, "lr_schedule": 1, "eval_loss_bars": 2}},
+			map[string]int{"loss_curves": 1, "lr_schedule": 1, "eval_curves": 1, "eval_loss_bars": 1},
+			map[string]int{"loss_curves": 1, "lr_schedule": 1, "eval_curves": 4, "eval_loss_bars": 2}},
 		{"steps_sweep", fixtureSpec{name: "steps", formats: []string{"sft", "instruction"}, lrs: []float64{0.003}, steps: []int{20, 40}, seeds: []int{1, 2}, baseline: "format=sft"},
-			map[string]int{"loss_curves": 2, "lr_schedule": 1, "eval_loss_vs_steps": 1, "eval_loss_bars": 1},
-			map[string]int{"loss_curves": 4, "lr_schedule": 2, "eval_loss_vs_steps": 2, "eval_loss_bars": 3}},
+			map[string]int{"loss_curves": 2, "lr_schedule": 1, "eval_curves": 4, "eval_loss_vs_steps": 1, "eval_loss_bars": 1},
+			map[string]int{"loss_curves": 4, "lr_schedule": 2, "eval_curves": 16, "eval_loss_vs_steps": 2, "eval_loss_bars": 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -619,5 +626,129 @@ func TestCompare(t *testing.T) {
 			parseTables(t, got)
 			golden(t, tt.golden, got)
 		})
+	}
+}
+
+// TestPairedTTest checks the t statistic and two-sided p-value against Student's t in closed
+// form: for 1 degree of freedom p = 1 − 2·atan|t|/π, for 2 degrees p = 1 − |t|/√(2 + t²).
+func TestPairedTTest(t *testing.T) {
+	tests := []struct {
+		name  string
+		d     []float64
+		wantT float64
+		wantP float64
+	}{
+		{"1 df", []float64{1, 3}, 2, 1 - 2*math.Atan(2)/math.Pi},                                       // mean 2, std √2, se 1
+		{"2 df", []float64{1, 2, 3}, 2 * math.Sqrt(3), 1 - 2*math.Sqrt(3)/math.Sqrt(2+12)},             // mean 2, std 1, se 1/√3
+		{"2 df, negative", []float64{-1, -2, -3}, -2 * math.Sqrt(3), 1 - 2*math.Sqrt(3)/math.Sqrt(14)}, // symmetric
+		{"no spread, non-zero mean", []float64{0.5, 0.5}, math.Inf(1), 0},
+		{"no spread, zero mean", []float64{0, 0, 0}, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := pairedTTest(tt.d)
+			if !ok || got.N != len(tt.d) {
+				t.Fatalf("pairedTTest(%v) = %+v, %v", tt.d, got, ok)
+			}
+			if (got.T != tt.wantT && math.Abs(got.T-tt.wantT) > 1e-12) || math.Abs(got.P-tt.wantP) > 1e-9 {
+				t.Errorf("t = %v, p = %v; want t = %v, p = %v", got.T, got.P, tt.wantT, tt.wantP)
+			}
+		})
+	}
+	if _, ok := pairedTTest([]float64{1}); ok {
+		t.Error("one difference: want no test")
+	}
+}
+
+// scoredRun is memRun with both losses, the positions its eval scores and its vocabulary.
+func scoredRun(format string, seed int, evalLoss, answerLoss float64, scored, prompt, vocab int) metrics.Run {
+	r := memRun(format, seed, evalLoss, metrics.StatusOK)
+	r.Evals[0].AnswerLoss = answerLoss
+	r.Info.Data.Eval = metrics.ScoredTokens{Split: metrics.SplitValid, Scored: scored, Prompt: prompt, Answer: scored - prompt,
+		PromptShare: float64(prompt) / float64(scored)}
+	r.Info.Model = metrics.ModelStats{VocabSize: vocab, InitHash: fmt.Sprint(seed)}
+	return r
+}
+
+// TestConfounds checks that the findings name, next to the number, what else differs between
+// the compared runs, and that report.metric chooses the number.
+func TestConfounds(t *testing.T) {
+	sftEval, instrEval := []float64{3.5, 3.6, 3.4}, []float64{3.0, 3.1, 2.9}
+	sftAns, instrAns := []float64{4.0, 4.1, 3.9}, []float64{4.02, 4.05, 3.95}
+	build := func(metric string, edit func(r *metrics.Run)) *Experiment {
+		t.Helper()
+		var runs []metrics.Run
+		for i := range 3 {
+			s := scoredRun("sft", i+1, sftEval[i], sftAns[i], 423, 262, 1148)
+			n := scoredRun("instruction", i+1, instrEval[i], instrAns[i], 584, 423, 1148)
+			for _, r := range []*metrics.Run{&s, &n} {
+				r.Config["report.metric"] = metric
+				if edit != nil {
+					edit(r)
+				}
+			}
+			runs = append(runs, s, n)
+		}
+		e, err := Build("t", runs, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	tests := []struct {
+		name    string
+		metric  string
+		edit    func(r *metrics.Run)
+		want    []string
+		wantNot []string
+	}{
+		{"eval_loss scores different prompts", "eval_loss", nil,
+			[]string{"instruction beat sft by 0.5000 ± 0.0000 eval_loss", "Caveats: eval_loss scores different tokens in the two: 584 positions of which 72.4% are prompt tokens for instruction, 423 of which 61.9% for sft"},
+			[]string{"vocabularies", "training split"}},
+		{"answer_loss is the headline", "answer_loss", nil,
+			[]string{"Lowest answer_loss: `format=sft`, 4.0000", "instruction and sft are within seed noise: instruction minus sft is +0.0067 ± 0.0513 answer_loss over 3 paired seeds", "not significant at 5%"},
+			[]string{"scores different tokens"}},
+		{"different vocabularies", "answer_loss", func(r *metrics.Run) {
+			if r.Config["data.format"] == "instruction" {
+				r.Info.Model.VocabSize = 1012
+			}
+		}, []string{"the two use different vocabularies (1012 and 1148 token ids)"}, nil},
+		{"eval on the training split", "answer_loss", func(r *metrics.Run) {
+			r.Config["data.eval_on"] = "train"
+			r.Evals = append(r.Evals, metrics.Eval{Step: 1, Split: metrics.SplitTrain, Loss: r.Evals[0].Loss, AnswerLoss: r.Evals[0].AnswerLoss})
+		}, []string{"both are measured on the training split (data.eval_on: train)"}, nil},
+		{"never-trained tokens", "eval_loss", func(r *metrics.Run) {
+			r.Info.Data.Eval.Unseen, r.Info.Data.Eval.UnseenShare = 178, 178.0/423
+		}, []string{"42.1% of instruction's and 42.1% of sft's scored positions hold a token that never occurs as a trained label"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := build(tt.metric, tt.edit)
+			got := strings.Join(e.Findings(), "\n")
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("findings lack %q:\n%s", w, got)
+				}
+			}
+			for _, w := range tt.wantNot {
+				if strings.Contains(got, w) {
+					t.Errorf("findings mention %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+	// The course report splits the eval_loss difference: −0.5 overall, +0.0067 on the answers,
+	// so −0.5067 from scoring the prompts.
+	e := build("answer_loss", nil)
+	want := "instruction minus sft, over 3 paired seeds (mean ± std): eval_loss -0.5000 ± 0.0000, answer_loss +0.0067 ± 0.0513. Of the eval_loss difference, +0.0067 is on the answers and -0.5067 comes from also scoring the prompt tokens, which are 72.4% of instruction's scored positions and 61.9% of sft's. On the answers alone the difference is not significant at 5%"
+	if got := e.scoredText(); !strings.Contains(got, want) {
+		t.Errorf("the prompt-scoring section lacks\n%s\ngot:\n%s", want, got)
+	}
+	figs, err := e.Figures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := figs[len(figs)-1]; last.Name != "answer_loss_bars" || !strings.Contains(last.Title, "answer_loss") {
+		t.Errorf("bar chart %q (%q), want answer_loss_bars for report.metric: answer_loss", last.Name, last.Title)
 	}
 }

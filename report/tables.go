@@ -9,10 +9,11 @@ import (
 )
 
 // Number formats used in every table (fixed, so reports diff cleanly):
-//   - losses and token accuracy: 4 decimals ("3.1416"); differences with a sign ("+0.0123")
+//   - losses, token accuracy, exact match and ROUGE-L: 4 decimals ("3.1416"); differences with a
+//     sign ("+0.0123"); chrF (0–100): 2 decimals
 //   - mean ± sample standard deviation over the finished seeds ("3.1416 ± 0.0123"), the mean alone
 //     for a single run
-//   - tokens/s: whole numbers; wall time: seconds with 1 decimal
+//   - tokens/s: whole numbers; generation and wall time: seconds with 1 decimal
 //   - "—" marks a value that was not measured; "NaN"/"+Inf" are what a diverged run produced.
 const (
 	lossFmt  = "%.4f"
@@ -142,16 +143,31 @@ type metricCol struct {
 	format string
 	value  func(*Row) float64
 	split  string // the eval split the value comes from, "" for step metrics
+	// optional marks a value that a run may not measure at all (generation scores): NaN shows
+	// as not measured, never as what a diverged run produced.
+	optional bool
 }
 
+// shareFmt formats a share of positions as a percentage.
+const shareFmt = "%.1f%%"
+
 func metricCols() []metricCol {
+	percent := func(f func(*Row) float64) func(*Row) float64 { return func(r *Row) float64 { return 100 * f(r) } }
 	return []metricCol{
-		{"train_loss", lossFmt, func(r *Row) float64 { return r.Summary.FinalTrainLoss }, ""},
-		{"eval_loss", lossFmt, func(r *Row) float64 { return r.Summary.EvalLoss }, metrics.SplitValid},
-		{"eval_loss (train)", lossFmt, func(r *Row) float64 { return r.Summary.EvalLossTrain }, metrics.SplitTrain},
-		{"token_acc", lossFmt, func(r *Row) float64 { return r.Summary.TokenAccuracy }, metrics.SplitValid},
-		{"tokens/s", "%.0f", func(r *Row) float64 { return r.Summary.TokensPerS }, ""},
-		{"wall (s)", "%.1f", func(r *Row) float64 { return r.WallS }, ""},
+		{"train_loss", lossFmt, func(r *Row) float64 { return r.Summary.TrainLoss }, "", false},
+		{"last-step loss", lossFmt, func(r *Row) float64 { return r.Summary.FinalTrainLoss }, "", false},
+		{"eval_loss", lossFmt, func(r *Row) float64 { return r.Summary.EvalLoss }, metrics.SplitValid, false},
+		{"answer_loss", lossFmt, func(r *Row) float64 { return r.Summary.AnswerLoss }, metrics.SplitValid, false},
+		{"eval_loss (train)", lossFmt, func(r *Row) float64 { return r.Summary.EvalLossTrain }, metrics.SplitTrain, false},
+		{"token_acc", lossFmt, func(r *Row) float64 { return r.Summary.TokenAccuracy }, metrics.SplitValid, false},
+		{"prompt share", shareFmt, percent(promptShare), "", false},
+		{"unseen", shareFmt, percent(func(r *Row) float64 { return unseenShare(r, metricEvalLoss) }), "", false},
+		{"exact_match", lossFmt, func(r *Row) float64 { return r.Summary.ExactMatch }, "", true},
+		{"rouge_l", lossFmt, func(r *Row) float64 { return r.Summary.RougeL }, "", true},
+		{"chrf", "%.2f", func(r *Row) float64 { return r.Summary.ChrF }, "", true},
+		{"tokens/s", "%.0f", func(r *Row) float64 { return r.Summary.TokensPerS }, "", false},
+		{"gen (s)", "%.1f", func(r *Row) float64 { return r.Summary.GenerateS }, "", true},
+		{"wall (s)", "%.1f", func(r *Row) float64 { return r.WallS }, "", false},
 	}
 }
 
@@ -170,7 +186,7 @@ func (e *Experiment) configCols() []Key {
 
 // deltaHeader names the Δ column.
 func (e *Experiment) deltaHeader() string {
-	return "Δ eval_loss vs " + e.Baseline.Spec
+	return "Δ " + e.Metric + " vs " + e.Baseline.Spec
 }
 
 // runTable is the per-run table: one row per run, in configuration then seed order.
@@ -190,7 +206,11 @@ func (e *Experiment) runTable(allColumns bool) *table {
 	add("seed", false, func(r *Row) string { return orMissing(r.Seed) })
 	for _, m := range metricCols() {
 		add(m.header, false, func(r *Row) string {
-			cell := fmtMetric(m.format, m.value(r), r.Status)
+			st := r.Status
+			if m.optional {
+				st = ""
+			}
+			cell := fmtMetric(m.format, m.value(r), st)
 			// A run that stopped early may have evaluated before it stopped: say when.
 			split := m.split
 			if split == metrics.SplitValid {
@@ -250,6 +270,11 @@ func (e *Experiment) groupTable(allColumns bool) *table {
 					xs = append(xs, v)
 				}
 			}
+			if m.format == shareFmt && len(xs) > 0 {
+				// A share of the data's positions: the same in every seed, so only the mean.
+				mean, _ := meanStd(xs)
+				xs = []float64{mean}
+			}
 			return fmtMeanStd(m.format, xs)
 		})
 	}
@@ -286,9 +311,17 @@ func (e *Experiment) ComparisonMarkdown(allColumns bool) string {
 // explain them.
 func (e *Experiment) tablesMarkdown(allColumns bool, h string) string {
 	var b strings.Builder
-	b.WriteString("Losses are mean cross-entropy in nats per token (lower is better); eval_loss is measured on the " +
-		"held-out split, eval_loss (train) on the training split. Losses and token accuracy have 4 decimals, " +
-		"tokens/s is whole, wall time is in seconds.")
+	b.WriteString("Losses are mean cross-entropy in nats per token (lower is better). eval_loss is measured on the " +
+		"held-out split over the positions the masking trains (prompt tokens too, unless completion_only); answer_loss " +
+		"over the same examples' response tokens and closing EOS only, whatever the masking; eval_loss (train) on the " +
+		"training split. train_loss is the mean over all steps, as Hugging Face reports it; last-step loss is the final " +
+		"step's. prompt share is the share of eval_loss's positions that are prompt tokens, unseen the share whose token " +
+		"never occurs as a trained label. Losses and token accuracy have 4 decimals, tokens/s is whole, wall time is in seconds.")
+	if e.scored() {
+		b.WriteString(" exact_match, rouge_l and chrf score the greedy completions of the first eval.samples held-out prompts " +
+			"against their references (higher is better): the share of exact matches, the mean character-level ROUGE-L F1 (0–1) " +
+			"and the corpus chrF2 of sacreBLEU (character 1- to 6-grams, 0–100); gen (s) is the time generating them took.")
+	}
 	var onTrain []string
 	for _, r := range e.Rows {
 		if r.EvalSplit == metrics.SplitTrain {
@@ -302,7 +335,7 @@ func (e *Experiment) tablesMarkdown(allColumns bool, h string) string {
 		fmt.Fprintf(&b, " Runs %s set data.eval_on: train: their eval_loss and token_acc are measured on the training split.", strings.Join(onTrain, ", "))
 	}
 	if e.Baseline != nil {
-		fmt.Fprintf(&b, " Δ is a run's eval_loss minus that of its baseline run (%s, same seed and other settings); negative means better than the baseline.", e.Baseline.Spec)
+		fmt.Fprintf(&b, " Δ is a run's %s minus that of its baseline run (%s, same seed and other settings); negative means better than the baseline.", e.Metric, e.Baseline.Spec)
 	}
 	b.WriteString("\n\n")
 	for _, n := range e.Notes {
@@ -340,4 +373,14 @@ func (e *Experiment) unfinished() []*Row {
 		}
 	}
 	return out
+}
+
+// scored reports whether some run scored generated completions.
+func (e *Experiment) scored() bool {
+	for _, r := range e.Rows {
+		if isFinite(r.Summary.ChrF) {
+			return true
+		}
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/datasets"
+	"github.com/sftlab/sftlab/model"
 	"github.com/sftlab/sftlab/tokenizer"
 )
 
@@ -13,10 +14,12 @@ import (
 type inputCache struct {
 	tokenizers map[string]*tokenizer.Tokenizer
 	datasets   map[string][]datasets.Record
+	vocabs     map[string]*model.CompactVocab // by dataset and tokenizer hash, see sharedVocab
+	noted      map[string]bool                // tokenizer hashes whose missing pad token was logged
 }
 
 func newInputCache() *inputCache {
-	return &inputCache{tokenizers: map[string]*tokenizer.Tokenizer{}, datasets: map[string][]datasets.Record{}}
+	return &inputCache{tokenizers: map[string]*tokenizer.Tokenizer{}, datasets: map[string][]datasets.Record{}, vocabs: map[string]*model.CompactVocab{}, noted: map[string]bool{}}
 }
 
 // tokenizer loads the tokenizer in dir ("" = the built-in Qwen3 one) once.
@@ -24,13 +27,7 @@ func (c *inputCache) tokenizer(dir string) (*tokenizer.Tokenizer, error) {
 	if tok, ok := c.tokenizers[dir]; ok {
 		return tok, nil
 	}
-	var tok *tokenizer.Tokenizer
-	var err error
-	if dir == "" {
-		tok, err = tokenizer.Qwen3()
-	} else {
-		tok, err = tokenizer.Load(dir)
-	}
+	tok, err := tokenizer.Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("data.tokenizer: %w", err)
 	}
@@ -61,9 +58,15 @@ type prepared struct {
 	tok         *tokenizer.Tokenizer
 	train       []datasets.Example
 	valid       []datasets.Example
+	trainRecs   []datasets.Record
 	validRecs   []datasets.Record
 	stats       datasets.Stats // of train and valid together
 	datasetHash string
+	// vocab is the compact vocabulary of the dataset and tokenizer (see sharedVocab); nil
+	// unless a GPT is trained from scratch with model.vocab: compact.
+	vocab *model.CompactVocab
+	// scored describes the label positions of the split eval_loss is measured on.
+	scored datasets.Scored
 }
 
 // prepare loads and encodes a run's data and checks that its outputs can be written.
@@ -73,11 +76,16 @@ func (r *Runner) prepare(exp *configs.Experiment, run configs.Run) (*prepared, e
 	if err := checkWritable(p.dir); err != nil {
 		return nil, err
 	}
-	tok, err := r.modelTokenizer(cfg)
+	kind := kindOf(cfg)
+	tok, err := r.cache.tokenizer(kind.tokenizerDir(cfg))
 	if err != nil {
 		return nil, err
 	}
+	if err := kind.check(cfg, tok); err != nil {
+		return nil, err
+	}
 	p.tok = tok
+	r.notePadFallback(tok, kind.tokenizerDir(cfg))
 	recs, err := r.cache.dataset(cfg.Data.Dataset)
 	if err != nil {
 		return nil, err
@@ -90,7 +98,7 @@ func (r *Runner) prepare(exp *configs.Experiment, run configs.Run) (*prepared, e
 	if cfg.Data.EvalOn == "valid" && len(validRecs) == 0 {
 		return nil, fmt.Errorf("data.valid_fraction: %g holds out no example of the %d in %s: raise it, or set data.eval_on: train", cfg.Data.ValidFraction, len(recs), cfg.Data.Dataset)
 	}
-	p.validRecs = validRecs
+	p.trainRecs, p.validRecs = trainRecs, validRecs
 	opts := datasets.EncodeOptions{Format: cfg.Data.Format, Masking: cfg.Data.Masking, MaxLength: cfg.Data.MaxLength}
 	if p.train, err = encode(tok, trainRecs, opts, cfg); err != nil {
 		return nil, err
@@ -99,6 +107,16 @@ func (r *Runner) prepare(exp *configs.Experiment, run configs.Run) (*prepared, e
 		return nil, err
 	}
 	p.stats = datasets.Summarize(append(append([]datasets.Example(nil), p.train...), p.valid...))
+	evaluated := p.valid
+	if cfg.Data.EvalOn == "train" {
+		evaluated = p.train
+	}
+	p.scored = datasets.CountScored(p.train, evaluated)
+	if cfg.Model.Pretrained == "" && cfg.Model.Vocab == "compact" {
+		if p.vocab, err = r.cache.sharedVocab(tok, recs, p.datasetHash); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 

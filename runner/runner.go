@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +62,8 @@ type Options struct {
 	// AfterStep, when set, is called after each training step of each run, e.g. to follow
 	// progress from another program.
 	AfterStep func(run configs.Run, step int)
+	// Held says what to do with a run that another process is training; "" is HeldWait.
+	Held HeldPolicy
 }
 
 // Outcome is what happened to one run of the sweep.
@@ -72,6 +73,12 @@ type Outcome struct {
 	Info    metrics.RunInfo
 	Skipped bool  // a finished run was found and reused
 	Err     error // why the run failed, diverged or was interrupted
+	// HeldBy names the process that held the run's claim when this one reached it, e.g.
+	// "node3 pid 4121"; "" when this process claimed it at once.
+	HeldBy string
+	// Left is true when the run was held and left to its holder (HeldSkip): this process
+	// neither trained nor waited for it, and Info is what its run.json said then.
+	Left bool
 }
 
 // Summary is the result of running an experiment.
@@ -80,11 +87,11 @@ type Summary struct {
 	Outcomes   []Outcome
 }
 
-// Failed counts the runs that did not finish.
+// Failed counts the runs that did not finish, leaving out those left to another process.
 func (s Summary) Failed() int {
 	n := 0
 	for _, o := range s.Outcomes {
-		if o.Info.Status != metrics.StatusOK {
+		if !o.Left && o.Info.Status != metrics.StatusOK {
 			n++
 		}
 	}
@@ -92,26 +99,33 @@ func (s Summary) Failed() int {
 }
 
 // Table renders the sweep summary as a markdown table: one row per run with its status,
-// losses and wall time.
+// losses and wall time. train_loss is the mean over the steps, as Hugging Face reports it.
 func (s Summary) Table() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| run | id | status | train_loss | eval_loss | eval_loss (train) | wall |\n")
-	fmt.Fprintf(&b, "|---|---|---|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| run | id | status | train_loss | eval_loss | answer_loss | eval_loss (train) | wall |\n")
+	fmt.Fprintf(&b, "|---|---|---|---:|---:|---:|---:|---:|\n")
 	for _, o := range s.Outcomes {
 		status := string(o.Info.Status)
-		if o.Skipped {
+		switch {
+		case o.Left:
+			status = "left to " + o.HeldBy
+		case o.Skipped && o.HeldBy != "":
+			status += " (by " + o.HeldBy + ")"
+		case o.Skipped:
 			status += " (reused)"
+		case o.HeldBy != "":
+			status += " (after " + o.HeldBy + ")"
 		}
 		sm := o.Info.Summary
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %.1fs |\n", o.Run.Name, o.Run.ID, status,
-			num(sm.FinalTrainLoss), num(sm.EvalLoss), num(sm.EvalLossTrain), o.Info.Provenance.WallS)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.1fs |\n", o.Run.Name, o.Run.ID, status,
+			num(sm.TrainLoss), num(sm.EvalLoss), num(sm.AnswerLoss), num(sm.EvalLossTrain), o.Info.Provenance.WallS)
 	}
 	return b.String()
 }
 
 func num(x float64) string {
 	if math.IsNaN(x) {
-		return "–"
+		return "—"
 	}
 	return strconv.FormatFloat(x, 'f', 4, 64)
 }
@@ -132,7 +146,7 @@ func New(opts Options) *Runner {
 
 // RunDir is where run lands: output.dir/EXPERIMENT/RUN_ID.
 func RunDir(exp *configs.Experiment, run configs.Run) string {
-	return filepath.Join(run.Config.Output.Dir, exp.Name, run.ID)
+	return metrics.RunDir(run.Config.Output.Dir, exp.Name, run.ID)
 }
 
 // Run trains every run of exp that belongs to the shard. It first prepares all of them (loads
@@ -165,17 +179,9 @@ func (r *Runner) Run(ctx context.Context, exp *configs.Experiment) (Summary, err
 	if len(errs) > 0 {
 		return sum, errors.Join(errs...)
 	}
-	for i, p := range prepared {
-		if err := ctx.Err(); err != nil {
-			return sum, fmt.Errorf("experiment %s: stopped before run %d of %d: %w", exp.Name, i+1, len(prepared), err)
-		}
-		out := r.runOne(ctx, exp, p, i, len(prepared))
-		sum.Outcomes = append(sum.Outcomes, out)
-		if errors.Is(out.Err, context.Canceled) {
-			return sum, fmt.Errorf("experiment %s: interrupted during run %s: %w", exp.Name, p.run.Name, out.Err)
-		}
-	}
-	return sum, nil
+	outcomes, err := r.trainAll(ctx, exp, prepared)
+	sum.Outcomes = outcomes
+	return sum, err
 }
 
 // checkWritable makes sure dir exists (creating it) and that files can be created in it.
@@ -207,5 +213,5 @@ func now() time.Time { return time.Now().UTC() }
 
 // ExperimentDir is where the runs of exp land: output.dir/NAME.
 func ExperimentDir(exp *configs.Experiment) string {
-	return filepath.Join(exp.Base.Output.Dir, exp.Name)
+	return metrics.ExperimentDir(exp.Base.Output.Dir, exp.Name)
 }

@@ -75,7 +75,7 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains models")
 	}
-	var sets []string
+	sets := []string{"eval.generate_every=4", "eval.samples=2"}
 
 	whole := smoke(t, t.TempDir(), sets...)
 	sum, err := New(Options{}).Run(context.Background(), whole)
@@ -124,6 +124,16 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	}
 	if w, g := want.Info.Summary, got.Info.Summary; w.EvalLoss != g.EvalLoss || w.EvalLossTrain != g.EvalLossTrain || w.TokenAccuracy != g.TokenAccuracy {
 		t.Errorf("summary differs: uninterrupted %+v, resumed %+v", w, g)
+	}
+	// The completions scored at step 4, before the interruption, are kept; 8 and 12 follow.
+	if len(got.Generations) != 3 || len(want.Generations) != 3 {
+		t.Fatalf("generation rows: resumed %+v, uninterrupted %+v; want steps 4, 8, 12", got.Generations, want.Generations)
+	}
+	for i, w := range want.Generations {
+		g := got.Generations[i]
+		if g.Step != w.Step || g.ChrF != w.ChrF || g.RougeL != w.RougeL || g.ExactMatch != w.ExactMatch || g.NewTokens != w.NewTokens {
+			t.Errorf("generation row %d: uninterrupted %+v, resumed %+v", i, w, g)
+		}
 	}
 }
 

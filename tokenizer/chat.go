@@ -1,71 +1,122 @@
 package tokenizer
 
-import "strings"
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/sftlab/sftlab/chattemplate"
+)
 
 // Message is one turn of a conversation.
-type Message struct {
-	Role    string `json:"role"`    // "system", "user", "assistant" or "tool"
-	Content string `json:"content"` // the text of the turn
+type Message = chattemplate.Message
+
+// chatTemplateFile is the file transformers saves a chat template to; when present it replaces
+// tokenizer_config.json's chat_template, as in transformers.
+const chatTemplateFile = "chat_template.jinja"
+
+// chatTemplate is the chat template of a tokenizer directory: parsed, or the error that keeps it
+// from being used, reported when a conversation is rendered so that the other formats still work.
+type chatTemplate struct {
+	tpl  *chattemplate.Template
+	err  error
+	vars map[string]any // the special tokens and enable_thinking=false
 }
 
-// RenderChat renders msgs as Qwen3's chat template (the chat_template of tokenizer_config.json)
-// does with enable_thinking=false and no tools, byte for byte: ChatML turns, the assistant turns
-// after the last user query carrying a <think> block (an empty one, `<think>\n\n</think>\n\n`,
-// when the content has none), a reasoning block split out of earlier assistant turns, and, when
-// addGenerationPrompt is set, the opening of an assistant turn with an empty <think> block.
-// As in the template, a leading system message opens the conversation, a system message
-// elsewhere renders as its own turn, and messages with another role are left out.
-func (t *Tokenizer) RenderChat(msgs []Message, addGenerationPrompt bool) string {
-	return renderQwen3Chat(msgs, addGenerationPrompt)
+// specialTokenKeys are the keys of tokenizer_config.json that transformers passes to a chat
+// template (its special_tokens_map) when they are set.
+var specialTokenKeys = []string{"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"}
+
+// loadChatTemplate reads the chat template of a tokenizer directory: chat_template.jinja, or
+// else tokenizer_config.json's chat_template (a string, or a list of named templates of which
+// "default" is used). dir names the directory in errors.
+func loadChatTemplate(fsys fs.FS, dir string, cfgData []byte) chatTemplate {
+	var cfg map[string]json.RawMessage
+	if err := json.Unmarshal(cfgData, &cfg); err != nil {
+		return chatTemplate{err: fmt.Errorf("%s: %w", filepath.Join(dir, configFile), jsonError(err))}
+	}
+	vars := map[string]any{"enable_thinking": false}
+	for _, key := range specialTokenKeys {
+		if s, ok := tokenContent(cfg[key]); ok {
+			vars[key] = s
+		}
+	}
+	ct := chatTemplate{vars: vars}
+	name, source := "", ""
+	data, err := fs.ReadFile(fsys, chatTemplateFile)
+	switch {
+	case err == nil:
+		name, source = filepath.Join(dir, chatTemplateFile), string(data)
+	case !errors.Is(err, fs.ErrNotExist):
+		ct.err = fmt.Errorf("%s: %w", filepath.Join(dir, chatTemplateFile), err)
+		return ct
+	default:
+		name = filepath.Join(dir, configFile) + ": chat_template"
+		source, err = configChatTemplate(cfg["chat_template"])
+		if err != nil {
+			ct.err = fmt.Errorf("%s: %w", name, err)
+			return ct
+		}
+		if source == "" {
+			ct.err = fmt.Errorf("%s: no chat template: %s has no chat_template and there is no %s (copy them from the model's Hugging Face repository, or use the sft or instruction format)",
+				dir, configFile, chatTemplateFile)
+			return ct
+		}
+	}
+	ct.tpl, ct.err = chattemplate.Parse(name, source)
+	return ct
 }
 
-// renderQwen3Chat follows the template statement by statement.
-func renderQwen3Chat(msgs []Message, addGenerationPrompt bool) string {
-	var b strings.Builder
-	if len(msgs) > 0 && msgs[0].Role == "system" {
-		b.WriteString("<|im_start|>system\n" + msgs[0].Content + "<|im_end|>\n")
+// configChatTemplate returns tokenizer_config.json's chat_template: a string, or the template
+// named "default" of a list of {"name", "template"}; "" when there is none.
+func configChatTemplate(raw json.RawMessage) (string, error) {
+	if isNull(raw) {
+		return "", nil
 	}
-	// The last user message that is not a wrapped tool response.
-	lastQuery := len(msgs) - 1
-	for i := len(msgs) - 1; i >= 0; i-- {
-		m := msgs[i]
-		if m.Role == "user" && !(strings.HasPrefix(m.Content, "<tool_response>") && strings.HasSuffix(m.Content, "</tool_response>")) {
-			lastQuery = i
-			break
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, nil
+	}
+	var named []struct{ Name, Template string }
+	if err := json.Unmarshal(raw, &named); err != nil {
+		return "", fmt.Errorf("want a string or a list of {\"name\", \"template\"}, got %s", bytes.TrimSpace(raw))
+	}
+	for _, n := range named {
+		if n.Name == "default" {
+			return n.Template, nil
 		}
 	}
-	for i, m := range msgs {
-		last := i == len(msgs)-1
-		switch {
-		case m.Role == "user" || (m.Role == "system" && i > 0):
-			b.WriteString("<|im_start|>" + m.Role + "\n" + m.Content + "<|im_end|>\n")
-		case m.Role == "assistant":
-			content, reasoning := m.Content, ""
-			if strings.Contains(content, "</think>") {
-				parts := strings.Split(m.Content, "</think>")
-				content = strings.TrimLeft(parts[len(parts)-1], "\n")
-				before := strings.Split(strings.TrimRight(parts[0], "\n"), "<think>")
-				reasoning = strings.TrimLeft(before[len(before)-1], "\n")
-			}
-			if i > lastQuery && (last || reasoning != "") {
-				b.WriteString("<|im_start|>assistant\n<think>\n" + strings.Trim(reasoning, "\n") +
-					"\n</think>\n\n" + strings.TrimLeft(content, "\n"))
-			} else {
-				b.WriteString("<|im_start|>assistant\n" + content)
-			}
-			b.WriteString("<|im_end|>\n")
-		case m.Role == "tool":
-			if i == 0 || msgs[i-1].Role != "tool" {
-				b.WriteString("<|im_start|>user")
-			}
-			b.WriteString("\n<tool_response>\n" + m.Content + "\n</tool_response>")
-			if last || msgs[i+1].Role != "tool" {
-				b.WriteString("<|im_end|>\n")
-			}
-		}
+	return "", fmt.Errorf("none of the %d named templates is called \"default\"", len(named))
+}
+
+// tokenContent reads a token of tokenizer_config.json, a string or an object with "content".
+func tokenContent(raw json.RawMessage) (string, bool) {
+	if isNull(raw) {
+		return "", false
 	}
-	if addGenerationPrompt {
-		b.WriteString("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, true
 	}
-	return b.String()
+	var obj struct{ Content string }
+	if err := json.Unmarshal(raw, &obj); err == nil && obj.Content != "" {
+		return obj.Content, true
+	}
+	return "", false
+}
+
+// RenderChat renders msgs with the tokenizer's own chat template (chat_template.jinja, or
+// tokenizer_config.json's chat_template; for the built-in tokenizer, Qwen3's) as transformers'
+// apply_chat_template(msgs, tokenize=False, add_generation_prompt=addGenerationPrompt,
+// enable_thinking=False) does, with the special tokens of tokenizer_config.json. It fails when
+// the directory has no template, when the template does not parse (the error names the file),
+// and when the template refuses the conversation (its raise_exception).
+func (t *Tokenizer) RenderChat(msgs []Message, addGenerationPrompt bool) (string, error) {
+	if t.chat.err != nil {
+		return "", fmt.Errorf("tokenizer: %w", t.chat.err)
+	}
+	return t.chat.tpl.Render(msgs, addGenerationPrompt, t.chat.vars)
 }

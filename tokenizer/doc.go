@@ -10,8 +10,9 @@
 // pre-tokenizer, post-processor or decoder) is refused with an error naming the field, rather than
 // tokenized differently.
 //
-// [Tokenizer.RenderChat] renders a conversation exactly as Qwen3's chat template does with thinking
-// disabled, without a template engine.
+// [Tokenizer.RenderChat] renders a conversation with the directory's own chat template
+// (chat_template.jinja, or tokenizer_config.json's chat_template; Qwen3's for the built-in files)
+// as transformers' apply_chat_template does, through package chattemplate, thinking disabled.
 //
 // Building with -tags hftokenizers adds HF, the same [Encoder] backed by Hugging Face's Rust
 // library through cgo (github.com/daulet/tokenizers, which needs libtokenizers.a).

@@ -25,10 +25,14 @@ func ExampleTokenizer_RenderChat() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("%q\n", tok.RenderChat([]tokenizer.Message{
+	text, err := tok.RenderChat([]tokenizer.Message{
 		{Role: "user", Content: "1+1=?"},
 		{Role: "assistant", Content: "2"},
-	}, false))
+	}, false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%q\n", text)
 	// Output:
 	// "<|im_start|>user\n1+1=?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n2<|im_end|>\n"
 }

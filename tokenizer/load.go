@@ -84,7 +84,12 @@ func loadFS(fsys fs.FS, dir string) (*Tokenizer, error) {
 		}
 		return nil, fmt.Errorf("tokenizer: %s: %w", cfgPath, err)
 	}
-	return parse(data, tokPath, cfg, cfgPath)
+	t, err := parse(data, tokPath, cfg, cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	t.chat = loadChatTemplate(fsys, dir, cfg)
+	return t, nil
 }
 
 // maxTokenizerSize bounds the size of a gzipped tokenizer.json once unpacked; Qwen3's is 11 MB.

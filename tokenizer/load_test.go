@@ -140,6 +140,53 @@ func TestLoadTiny(t *testing.T) {
 	}
 }
 
+// TestEncodePlainAndAffixes checks that Encode is Affixes' prefix, EncodePlain, then the suffix,
+// for a template that puts a token before the sequence, one that puts it after, and none.
+func TestEncodePlainAndAffixes(t *testing.T) {
+	cfg := tinyConfig
+	template := func(single ...any) func(m map[string]any) {
+		return func(m map[string]any) {
+			m["post_processor"] = map[string]any{"type": "TemplateProcessing", "single": single,
+				"special_tokens": map[string]any{"<|end|>": map[string]any{"id": "<|end|>", "ids": []int{310}, "tokens": []string{"<|end|>"}}}}
+		}
+	}
+	end := map[string]any{"SpecialToken": map[string]any{"id": "<|end|>", "type_id": 0}}
+	seq := map[string]any{"Sequence": map[string]any{"id": "A", "type_id": 0}}
+	tests := []struct {
+		name                 string
+		edit                 func(m map[string]any)
+		wantPrefix, wantSuff []int
+	}{
+		{"token before", nil, []int{310}, nil},
+		{"token after", template(seq, end), nil, []int{310}},
+		{"token around", template(end, seq, end), []int{310}, []int{310}},
+		{"no post-processor", func(m map[string]any) { m["post_processor"] = nil }, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := tinyTokenizer()
+			if tt.edit != nil {
+				tt.edit(m)
+			}
+			tok, err := Load(writeDir(t, marshal(t, m), false, &cfg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			prefix, suffix := tok.Affixes()
+			if !slices.Equal(prefix, tt.wantPrefix) || !slices.Equal(suffix, tt.wantSuff) {
+				t.Fatalf("Affixes() = %v, %v; want %v, %v", prefix, suffix, tt.wantPrefix, tt.wantSuff)
+			}
+			plain := tok.EncodePlain("hello world")
+			if want := []int{259, 262, 'l', 'd'}; !slices.Equal(plain, want) {
+				t.Errorf("EncodePlain = %v, want %v", plain, want)
+			}
+			if got, want := tok.Encode("hello world"), slices.Concat(prefix, plain, suffix); !slices.Equal(got, want) {
+				t.Errorf("Encode = %v, want prefix ++ EncodePlain ++ suffix = %v", got, want)
+			}
+		})
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	good := marshal(t, tinyTokenizer())
 	edited := func(edit func(m map[string]any)) []byte {

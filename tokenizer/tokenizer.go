@@ -37,6 +37,7 @@ type Tokenizer struct {
 	maxID          int // while loading: ids must be below it (the size of tokenizer.json)
 	eos, pad       int
 	hash           string
+	chat           chatTemplate // the directory's chat template
 
 	cacheMu sync.RWMutex
 	cache   map[string][]int32 // pre-token -> ids
@@ -54,6 +55,27 @@ const cacheableWord = 64
 func (t *Tokenizer) Encode(text string) []int {
 	out := make([]int, 0, len(text)/3+len(t.prefix)+len(t.suffix)+1)
 	out = append(out, t.prefix...)
+	out = t.appendPlain(out, text)
+	return append(out, t.suffix...)
+}
+
+// EncodePlain returns the token ids of text without the post-processor's special tokens, as
+// Hugging Face's encode(text, add_special_tokens=False) does. A sequence built from several
+// pieces encodes each with EncodePlain and puts [Tokenizer.Affixes] around the whole, so that a
+// BOS the post-processor adds appears once, as in tokenizer(whole_text).
+func (t *Tokenizer) EncodePlain(text string) []int {
+	return t.appendPlain(make([]int, 0, len(text)/3+1), text)
+}
+
+// Affixes returns the ids the post-processor (TemplateProcessing's single-sequence template)
+// puts before and after a sequence: for Llama 3, prefix [<|begin_of_text|>] and no suffix; none
+// for Qwen3. The slices are copies.
+func (t *Tokenizer) Affixes() (prefix, suffix []int) {
+	return slices.Clone(t.prefix), slices.Clone(t.suffix)
+}
+
+// appendPlain appends the ids of text, without the post-processor's special tokens, to out.
+func (t *Tokenizer) appendPlain(out []int, text string) []int {
 	var sc scratch
 	t.added.split(text, func(seg string, id int) {
 		if id >= 0 {
@@ -71,7 +93,7 @@ func (t *Tokenizer) Encode(text string) []int {
 			out = t.appendText(out, seg, &sc)
 		})
 	})
-	return append(out, t.suffix...)
+	return out
 }
 
 // scratch holds the buffers of one Encode call.

@@ -119,8 +119,8 @@ func TestRenderChat(t *testing.T) {
 	}
 	for _, c := range doc.Cases {
 		t.Run(fmt.Sprintf("%s/gen=%v", c.Name, c.AddGenerationPrompt), func(t *testing.T) {
-			if got := tok.RenderChat(c.Messages, c.AddGenerationPrompt); got != c.Text {
-				t.Errorf("RenderChat\n got %q\nwant %q", got, c.Text)
+			if got, err := tok.RenderChat(c.Messages, c.AddGenerationPrompt); err != nil || got != c.Text {
+				t.Errorf("RenderChat\n got %q, %v\nwant %q", got, err, c.Text)
 			}
 		})
 	}

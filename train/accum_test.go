@@ -1,7 +1,6 @@
 package train_test
 
 import (
-	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -151,14 +150,13 @@ func TestGradAccumDeterminism(t *testing.T) {
 				t.Errorf("checkpoint holds the gradient accumulator %s", v.Path)
 			}
 		}
-		ck.Resume = true
 		rest, restW, _ := trace(t, ck, data, -1)
 		sameBits(t, "after resuming", ref[2:], rest)
 		sameWeights(t, "after resuming", refW, restW)
 		for _, ga := range []int{1, 3} {
 			changed := ck
 			changed.BatchSize, changed.GradAccum = 2, ga
-			if _, err := newTrainer(t, changed).Run(context.Background(), data, nil, train.Hooks{}); err == nil || !strings.Contains(err.Error(), "settings") {
+			if _, err := newTrainer(t, changed).LoadLatestCheckpoint(); err == nil || !strings.Contains(err.Error(), "settings") {
 				t.Errorf("resume with grad_accum %d instead of 2: error %v, want a settings mismatch", ga, err)
 			}
 		}

@@ -28,8 +28,10 @@ import (
 //	  tensors.bin       every variable (weights, AdamW m and v) as little-endian float32
 //
 // The data order needs no saved generator state: each epoch's permutation is drawn from a PCG
-// seeded by (seed, epoch), so the seed and the position are the whole of it. There is no other
-// randomness (no dropout).
+// seeded by (seed, epoch), so the seed and the position are the whole of it. The only other
+// randomness, a TrainingModel's dropout, is drawn from a state derived from (seed, step,
+// micro-batch). Only trainable variables and their AdamW moments are saved: a model's frozen
+// weights (LoRA's base) are its Init's to restore.
 //
 // A checkpoint is written into a temporary folder that is renamed into place, and only then
 // named in latest, so a crash leaves the previous checkpoint intact. Older ones are removed.
@@ -79,8 +81,8 @@ func (c Config) trajectory() trajectory {
 	return t
 }
 
-// SaveCheckpoint writes the weights, AdamW state, step, tokens seen and data position into
-// cfg.CheckpointDir (see the layout above), atomically.
+// SaveCheckpoint writes the trainable weights (frozen ones are not saved), AdamW state, step,
+// tokens seen and data position into cfg.CheckpointDir (see the layout above), atomically.
 func (t *Trainer) SaveCheckpoint() error {
 	dir := t.cfg.CheckpointDir
 	name := fmt.Sprintf("step-%08d", t.step)

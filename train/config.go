@@ -23,13 +23,17 @@ type Config struct {
 	BatchSize       int     // training examples per micro-batch (per step when GradAccum ≤ 1)
 	GradAccum       int     // micro-batches accumulated per optimizer step; 0 or 1 = none
 	EvalBatchSize   int     // examples per eval batch; 0 means BatchSize
+	EvalLossAverage string  // AverageTokens ("" too) or AverageBatches: how eval losses are averaged
 	Seed            uint64  // drives initialisation and data order
 	Padding         string  // PadLongest or PadMaxLength
 	MaxLength       int     // batch length for PadMaxLength; examples longer than it are an error
 	EvalEvery       int     // evaluate every N steps (and at the end); 0 = only at the end
 	CheckpointEvery int     // checkpoint every N steps (and at the end) when CheckpointDir is set
 	CheckpointDir   string  // where checkpoints go; "" = no checkpoints
-	Resume          bool    // continue from the latest checkpoint in CheckpointDir, if there is one
+	// Pack places several examples per row, up to MaxLength tokens (the model must be a
+	// PackedModel). Batches still hold BatchSize examples, so every step sees the same examples
+	// as unpacked and its loss is the same up to float rounding; only the padding shrinks.
+	Pack bool
 	// DivergenceFactor ends training as diverged when a step's loss exceeds this multiple of
 	// the first step's loss; 0 disables the check (a NaN or infinite loss always ends it).
 	DivergenceFactor float64
@@ -77,14 +81,19 @@ func (c Config) Validate() error {
 	if !(c.DivergenceFactor >= 0) || math.IsInf(c.DivergenceFactor, 0) {
 		bad("divergence_factor", "must be a finite number ≥ 0 (0 disables the check), got %g", c.DivergenceFactor)
 	}
+	switch c.EvalLossAverage {
+	case "", AverageTokens, AverageBatches:
+	default:
+		bad("eval_loss_average", "must be %q or %q, got %q", AverageTokens, AverageBatches, c.EvalLossAverage)
+	}
 	if c.EvalEvery < 0 {
 		bad("eval_every", "must be ≥ 0, got %d", c.EvalEvery)
 	}
+	if c.Pack && c.MaxLength <= 0 {
+		bad("max_length", "must be > 0 with packing (it is the length of a packed row), got %d", c.MaxLength)
+	}
 	if c.CheckpointEvery < 0 {
 		bad("checkpoint_every", "must be ≥ 0, got %d", c.CheckpointEvery)
-	}
-	if c.Resume && c.CheckpointDir == "" {
-		bad("resume", "needs checkpoint_dir")
 	}
 	return errors.Join(errs...)
 }

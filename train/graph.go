@@ -16,8 +16,20 @@ const (
 )
 
 // rowLogits builds the logits [n, V] of the model at the flat positions rows [n] of the batch.
-func rowLogits(m Model, scope *mlmodel.Scope, ids, mask, rows *graph.Node) *graph.Node {
-	h := m.Hidden(scope, ids, mask) // (B, T, D)
+// packed, when set, computes the hidden states of packed rows (the model's HiddenPacked); else
+// a training graph of a TrainingModel (rng set) uses HiddenTraining, and any other the model's
+// Hidden.
+func rowLogits(m Model, packed func(*mlmodel.Scope, *graph.Node, *graph.Node) *graph.Node, scope *mlmodel.Scope, ids, mask, rows, rng *graph.Node) *graph.Node {
+	var h *graph.Node // (B, T, D)
+	tm, training := m.(TrainingModel)
+	switch {
+	case packed != nil:
+		h = packed(scope, ids, mask)
+	case training && rng != nil:
+		h = tm.HiddenTraining(scope, ids, mask, rng)
+	default:
+		h = m.Hidden(scope, ids, mask)
+	}
 	b, t, d := h.Shape().Dim(0), h.Shape().Dim(1), h.Shape().Dim(2)
 	n := rows.Shape().Dim(0)
 	sel := graph.Gather(graph.Reshape(h, b*t, d), graph.Reshape(rows, n, 1)) // (n, D)

@@ -37,3 +37,26 @@ type Model interface {
 	// Context is the longest sequence the model accepts (T ≤ Context).
 	Context() int
 }
+
+// PackedModel is a Model that can also run packed rows, several sequences one after another
+// in each row; the trainer needs it with Config.Pack.
+type PackedModel interface {
+	Model
+
+	// HiddenPacked is Hidden for packed rows: segments [B, T] (Int32) numbers the sequences of
+	// each row 1, 2, … and is 0 on the padding after them. Each position must attend only to
+	// positions of its own sequence up to itself, with positions counted from the start of its
+	// sequence, so that every sequence gets the hidden states that Hidden gives it alone.
+	HiddenPacked(scope *mlmodel.Scope, ids, segments *graph.Node) *graph.Node
+}
+
+// TrainingModel is a Model whose training forward pass draws random numbers, such as LoRA's
+// dropout. In the graphs of a training step the trainer builds the hidden states with
+// HiddenTraining instead of Hidden, passing rng, a random-number-generator state
+// (graph.RNGStateShape) that it derives from Config.Seed, the step and the micro-batch: a
+// resumed run draws the same numbers, and no random state is checkpointed. Evaluation and
+// generation use Hidden.
+type TrainingModel interface {
+	Model
+	HiddenTraining(scope *mlmodel.Scope, ids, mask, rng *graph.Node) *graph.Node
+}

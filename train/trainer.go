@@ -37,11 +37,17 @@ type StepMetrics struct {
 
 // EvalMetrics describes one evaluation of a dataset.
 type EvalMetrics struct {
-	Step          int     // optimizer steps done when evaluated
-	Split         string  // name of the dataset
-	Loss          float64 // sum of token losses / number of labelled tokens
+	Step  int    // optimizer steps done when evaluated
+	Split string // name of the dataset
+	// Loss is the mean token loss over the labelled tokens, averaged as Config.EvalLossAverage
+	// says: over all tokens, or Hugging Face's mean of per-batch means weighted by batch size.
+	Loss          float64
 	TokenAccuracy float64 // fraction of labelled tokens whose argmax prediction is right
 	Tokens        int64   // labelled tokens scored
+	// AnswerLoss is Loss over the answer-labelled tokens (Example.AnswerLabels), averaged the
+	// same way; NaN when no example carries answer labels.
+	AnswerLoss   float64
+	AnswerTokens int64 // answer-labelled tokens scored
 }
 
 // Hooks are called during Run; an error from one stops the run and is returned.
@@ -52,10 +58,9 @@ type Hooks struct {
 
 // Result is what Run returns.
 type Result struct {
-	Steps       int                    // optimizer steps done
-	ResumedFrom int                    // step of the checkpoint the run continued from (0 = fresh)
-	Last        StepMetrics            // metrics of the last step run (zero if none ran)
-	Evals       map[string]EvalMetrics // last evaluation of each split
+	Steps int                    // optimizer steps done
+	Last  StepMetrics            // metrics of the last step run (zero if none ran)
+	Evals map[string]EvalMetrics // last evaluation of each split
 }
 
 // Trainer holds a model's weights, optimizer state and compiled graphs. It is not safe for
@@ -65,6 +70,9 @@ type Trainer struct {
 	model   Model
 	cfg     Config
 	store   *mlmodel.Store
+	// packed builds the hidden states of packed batches (the model's HiddenPacked) with
+	// cfg.Pack; nil otherwise.
+	packed func(scope *mlmodel.Scope, ids, mask *graph.Node) *graph.Node
 
 	params  []*mlmodel.Variable // trainable, in creation order
 	decay   []bool
@@ -89,6 +97,13 @@ func New(backend compute.Backend, m Model, cfg Config) (*Trainer, error) {
 		return nil, err
 	}
 	t := &Trainer{backend: backend, model: m, cfg: cfg, store: mlmodel.NewStore()}
+	if cfg.Pack {
+		pm, ok := m.(PackedModel)
+		if !ok {
+			return nil, fmt.Errorf("train: key \"pack\": the model (%T) cannot run packed rows: turn packing off", m)
+		}
+		t.packed = pm.HiddenPacked
+	}
 	if err := m.Init(t.store, cfg.Seed); err != nil {
 		return nil, fmt.Errorf("train: init model: %w", err)
 	}
@@ -155,13 +170,13 @@ func (t *Trainer) Store() *mlmodel.Store { return t.store }
 // Step is the number of optimizer steps done.
 func (t *Trainer) Step() int { return t.step }
 
-// buildStep is the training step graph: inputs ids, mask [B, T], rows, targets, weights [n] and
-// the AdamW scalars [3]; outputs the loss and the pre-clip gradient norm, and updates the
-// parameters and moments in place.
+// buildStep is the training step graph: inputs ids, mask [B, T], rows, targets, weights [n],
+// the AdamW scalars [3] and, for a TrainingModel, the random state; outputs the loss and the
+// pre-clip gradient norm, and updates the parameters and moments in place.
 func (t *Trainer) buildStep(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
 	ids, mask, rows, targets, weights, hyper := in[0], in[1], in[2], in[3], in[4], in[5]
 	g := ids.Graph()
-	losses := model.CrossEntropy(rowLogits(t.model, scope, ids, mask, rows), targets)
+	losses := model.CrossEntropy(rowLogits(t.model, t.packed, scope, ids, mask, rows, optional(in, 6)), targets)
 	loss := graph.Div(graph.ReduceAllSum(graph.Mul(losses, weights)), graph.ReduceAllSum(weights))
 	params := make([]*graph.Node, len(t.params))
 	for i, p := range t.params {
@@ -173,14 +188,14 @@ func (t *Trainer) buildStep(scope *mlmodel.Scope, in []*graph.Node) []*graph.Nod
 
 // buildMicro is the micro-batch graph of an accumulated step: inputs ids, mask [B, T], rows,
 // targets, weights [n], the step's labelled-token count (a float32 scalar, over all its
-// micro-batches) and first (a bool scalar). It adds the gradients of this micro-batch's summed
+// micro-batches), first (a bool scalar) and, for a TrainingModel, the random state. It adds the gradients of this micro-batch's summed
 // token loss divided by the count into the accumulators (replacing their content when first),
 // so that after the step's last micro-batch they hold the gradient of the step's token-weighted
 // mean loss, as Hugging Face does with num_items_in_batch. It outputs the summed token loss.
 func (t *Trainer) buildMicro(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
 	ids, mask, rows, targets, weights, count, first := in[0], in[1], in[2], in[3], in[4], in[5], in[6]
 	g := ids.Graph()
-	losses := model.CrossEntropy(rowLogits(t.model, scope, ids, mask, rows), targets)
+	losses := model.CrossEntropy(rowLogits(t.model, t.packed, scope, ids, mask, rows, optional(in, 7)), targets)
 	sum := graph.ReduceAllSum(graph.Mul(losses, weights))
 	params := make([]*graph.Node, len(t.params))
 	for i, p := range t.params {
@@ -210,20 +225,62 @@ func (t *Trainer) buildApply(scope *mlmodel.Scope, in []*graph.Node) []*graph.No
 	return []*graph.Node{norm}
 }
 
-// buildEval outputs the summed loss and the summed hits over the weighted rows.
+// buildEval outputs the summed loss and the summed hits over the rows weighted by weights, and
+// the summed loss over the rows weighted by answerWeights.
 func (t *Trainer) buildEval(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
-	ids, mask, rows, targets, weights := in[0], in[1], in[2], in[3], in[4]
-	logits := rowLogits(t.model, scope, ids, mask, rows)
+	ids, mask, rows, targets, weights, answerWeights := in[0], in[1], in[2], in[3], in[4], in[5]
+	logits := rowLogits(t.model, t.packed, scope, ids, mask, rows, nil)
 	losses, correct := model.CrossEntropy(logits, targets), model.Hits(logits, targets)
-	return []*graph.Node{graph.ReduceAllSum(graph.Mul(losses, weights)), graph.ReduceAllSum(graph.Mul(correct, weights))}
+	return []*graph.Node{
+		graph.ReduceAllSum(graph.Mul(losses, weights)),
+		graph.ReduceAllSum(graph.Mul(correct, weights)),
+		graph.ReduceAllSum(graph.Mul(losses, answerWeights)),
+	}
 }
 
-// buildNext outputs the argmax token after position rows[0] of ids [1, T].
+// buildNext outputs the argmax token after each flat position rows [n] of ids [B, T] (one
+// per row being generated).
 func (t *Trainer) buildNext(scope *mlmodel.Scope, ids, mask, rows *graph.Node) *graph.Node {
 	h := t.model.Hidden(scope, ids, mask)
 	d := h.Shape().Dim(2)
-	sel := graph.Gather(graph.Reshape(h, h.Shape().Dim(0)*h.Shape().Dim(1), d), graph.Reshape(rows, 1, 1))
+	sel := graph.Gather(graph.Reshape(h, h.Shape().Dim(0)*h.Shape().Dim(1), d), graph.Reshape(rows, rows.Shape().Dim(0), 1))
 	return graph.ArgMax(t.model.Head(scope, sel), -1, dtypes.Int32)
+}
+
+// optional returns in[i], or nil when the graph has no such input.
+func optional(in []*graph.Node, i int) *graph.Node {
+	if i < len(in) {
+		return in[i]
+	}
+	return nil
+}
+
+// rngState returns the random state of micro-batch micro of the next optimizer step when the
+// model is a TrainingModel (nil otherwise): a function of the seed, the step and the
+// micro-batch only, so that a resumed run draws what an uninterrupted one does.
+func (t *Trainer) rngState(micro int) (*tensors.Tensor, error) {
+	if _, ok := t.model.(TrainingModel); !ok {
+		return nil, nil
+	}
+	state, err := graph.RNGStateFromSeed(int64(mix64(t.cfg.Seed, uint64(t.step), uint64(micro))))
+	if err != nil {
+		return nil, fmt.Errorf("train: random state of step %d: %w", t.step+1, err)
+	}
+	return state, nil
+}
+
+// mix64 hashes its arguments into one well-mixed value (splitmix64's finaliser over each).
+func mix64(xs ...uint64) uint64 {
+	h := uint64(0x9e3779b97f4a7c15)
+	for _, x := range xs {
+		h ^= x + 0x9e3779b97f4a7c15 + (h << 6) + (h >> 2)
+		h ^= h >> 30
+		h *= 0xbf58476d1ce4e5b9
+		h ^= h >> 27
+		h *= 0x94d049bb133111eb
+		h ^= h >> 31
+	}
+	return h
 }
 
 // call runs e, turning a panic of graph code into an error.
@@ -255,7 +312,7 @@ func (b *batch) inputs() []any {
 // that feed their own batches.
 func (t *Trainer) TrainStep(examples []Example) (loss, gradNorm float64, err error) {
 	if t.cfg.microBatches() == 1 {
-		b, err := makeBatch(examples, t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
+		b, err := t.cfg.newBatch(examples, t.model.Context(), false)
 		if err != nil {
 			return 0, 0, fmt.Errorf("train: step %d: %w", t.step+1, err)
 		}
@@ -263,7 +320,7 @@ func (t *Trainer) TrainStep(examples []Example) (loss, gradNorm float64, err err
 	}
 	var bs []*batch
 	for i := 0; i < len(examples); i += t.cfg.BatchSize {
-		b, err := makeBatch(examples[i:min(i+t.cfg.BatchSize, len(examples))], t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
+		b, err := t.cfg.newBatch(examples[i:min(i+t.cfg.BatchSize, len(examples))], t.model.Context(), false)
 		if err != nil {
 			return 0, 0, fmt.Errorf("train: step %d, micro-batch %d: %w", t.step+1, len(bs)+1, err)
 		}
@@ -289,6 +346,13 @@ func (t *Trainer) trainBatch(b *batch) (loss, gradNorm float64, err error) {
 		return 0, 0, fmt.Errorf("train: step %d: the batch has no labelled positions (all labels are %d)", t.step+1, IgnoreLabel)
 	}
 	args := append(b.inputs(), t.hyper())
+	rng, err := t.rngState(0)
+	if err != nil {
+		return 0, 0, err
+	}
+	if rng != nil {
+		args = append(args, rng)
+	}
 	out, err := call(t.stepExec, args...)
 	if err != nil {
 		return 0, 0, fmt.Errorf("train: step %d (batch %d×%d): %w", t.step+1, b.size, b.length, err)
@@ -320,7 +384,15 @@ func (t *Trainer) trainAccumulated(bs []*batch) (loss, gradNorm float64, err err
 		if b.labelled == 0 {
 			continue // its gradient is zero
 		}
-		out, err := call(t.microExec, append(b.inputs(), count, tensors.FromScalar(first))...)
+		args := append(b.inputs(), count, tensors.FromScalar(first))
+		rng, err := t.rngState(i)
+		if err != nil {
+			return 0, 0, err
+		}
+		if rng != nil {
+			args = append(args, rng)
+		}
+		out, err := call(t.microExec, args...)
 		if err != nil {
 			return 0, 0, fmt.Errorf("train: step %d, micro-batch %d (%d×%d): %w", t.step+1, i+1, b.size, b.length, err)
 		}
@@ -360,21 +432,14 @@ func (t *Trainer) checkDiverged(loss float64) error {
 // and at the end (splits in name order), and checkpointing every cfg.CheckpointEvery steps and
 // at the end when cfg.CheckpointDir is set. Each optimizer step consumes cfg.GradAccum
 // micro-batches of cfg.BatchSize examples (one batch when GradAccum ≤ 1), in the order of one
-// batch of BatchSize·GradAccum examples; the last step of an epoch may have fewer. With cfg.Resume it first loads the latest checkpoint
-// there, if any. It stops early, with the error, on a hook error, ctx cancellation or a
-// diverged loss (errors.Is(err, ErrDiverged)): not finite, or above cfg.DivergenceFactor
-// times the first step's loss.
+// batch of BatchSize·GradAccum examples; the last step of an epoch may have fewer. It continues
+// from the trainer's state: call LoadLatestCheckpoint first to resume. It stops early, with the
+// error, on a hook error, ctx cancellation or a diverged loss (errors.Is(err, ErrDiverged)): not
+// finite, or above cfg.DivergenceFactor times the first step's loss.
 func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[string][]Example, hooks Hooks) (Result, error) {
 	res := Result{Evals: map[string]EvalMetrics{}}
 	if len(trainSet) == 0 {
 		return res, errors.New("train: empty training set")
-	}
-	if t.cfg.Resume {
-		step, err := t.LoadLatestCheckpoint()
-		if err != nil {
-			return res, err
-		}
-		res.ResumedFrom = step
 	}
 	micro := t.cfg.microBatches()
 	stepBatch := t.cfg.BatchSize * micro // examples per optimizer step
@@ -411,21 +476,19 @@ func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[stri
 		}
 		stepStart := time.Now()
 		pos := t.pos
-		bs := make([]*batch, 0, micro)
+		var micros [][]Example
+		micros, t.pos, order = t.cfg.stepExamples(trainSet, t.pos, order)
+		bs := make([]*batch, 0, len(micros))
 		stepTokens := 0
-		for len(bs) < micro {
-			var examples []Example
-			at := t.pos
-			examples, t.pos, order = nextBatch(trainSet, t.cfg.Seed, t.cfg.BatchSize, t.pos, order)
-			b, err := makeBatch(examples, t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
+		at := pos
+		for _, examples := range micros {
+			b, err := t.cfg.newBatch(examples, t.model.Context(), false)
 			if err != nil {
 				return res, fmt.Errorf("train: step %d (epoch %d, example %d): %w", t.step+1, at.Epoch, at.Next, err)
 			}
 			bs = append(bs, b)
 			stepTokens += b.tokens
-			if t.pos.Epoch != pos.Epoch {
-				break // an optimizer step does not cross epochs
-			}
+			at.Next += len(examples)
 		}
 		lr := LinearSchedule(t.cfg.LR, t.cfg.WarmupSteps, t.cfg.MaxSteps, t.step)
 		var loss, gradNorm float64
@@ -486,35 +549,83 @@ func Run(ctx context.Context, backend compute.Backend, m Model, cfg Config, trai
 	return t.Run(ctx, trainSet, evalSets, hooks)
 }
 
-// Evaluate scores examples in order, in batches of cfg.EvalBatchSize: the loss is the sum of
-// the token losses over the number of labelled tokens, so it does not depend on batch size or
-// padding.
+// Evaluate scores examples in order, in batches of cfg.EvalBatchSize. Loss and AnswerLoss
+// average the token losses as cfg.EvalLossAverage says (see AverageLoss): with "tokens" (the
+// default) they are the sum of the token losses over the number of scored tokens, so they do
+// not depend on batch size or padding; with "batches" they are Hugging Face Trainer.evaluate's
+// eval_loss, the mean of the per-batch mean losses weighted by the examples in each batch.
+// Token accuracy is always over tokens.
 func (t *Trainer) Evaluate(split string, examples []Example) (EvalMetrics, error) {
 	em := EvalMetrics{Step: t.step, Split: split}
-	var sumLoss, sumCorrect float64
+	var loss, answer []BatchLoss
+	var sumCorrect float64
 	bs := t.cfg.evalBatchSize()
 	for i := 0; i < len(examples); i += bs {
-		b, err := makeBatch(examples[i:min(i+bs, len(examples))], t.cfg.Padding, t.cfg.MaxLength, t.model.Context())
+		b, err := t.cfg.newBatch(examples[i:min(i+bs, len(examples))], t.model.Context(), true)
 		if err != nil {
 			return em, fmt.Errorf("train: eval %q at step %d, examples %d…: %w", split, t.step, i, err)
 		}
-		if b.labelled == 0 {
+		if b.labelled == 0 && b.answered == 0 {
 			continue
 		}
-		out, err := call(t.evalExec, b.inputs()...)
+		args := append(b.inputs(), tensors.FromFlatDataAndDimensions(b.answerWeights, len(b.answerWeights)))
+		out, err := call(t.evalExec, args...)
 		if err != nil {
 			return em, fmt.Errorf("train: eval %q at step %d, examples %d…: %w", split, t.step, i, err)
 		}
-		sumLoss += float64(tensors.ToScalar[float32](out[0]))
+		loss = append(loss, BatchLoss{Examples: b.size, Sum: float64(tensors.ToScalar[float32](out[0])), Tokens: int64(b.labelled)})
 		sumCorrect += float64(tensors.ToScalar[float32](out[1]))
+		answer = append(answer, BatchLoss{Examples: b.size, Sum: float64(tensors.ToScalar[float32](out[2])), Tokens: int64(b.answered)})
 		em.Tokens += int64(b.labelled)
+		em.AnswerTokens += int64(b.answered)
 	}
 	if em.Tokens == 0 {
 		return em, fmt.Errorf("train: eval %q: no labelled tokens in %d examples", split, len(examples))
 	}
-	em.Loss = sumLoss / float64(em.Tokens)
+	em.Loss = AverageLoss(loss, t.cfg.EvalLossAverage)
+	em.AnswerLoss = AverageLoss(answer, t.cfg.EvalLossAverage)
 	em.TokenAccuracy = sumCorrect / float64(em.Tokens)
 	return em, nil
+}
+
+// Ways of averaging the token losses of an evaluation over its batches (Config.EvalLossAverage).
+const (
+	AverageTokens  = "tokens"  // every scored token weighs the same
+	AverageBatches = "batches" // Hugging Face Trainer.evaluate: per-batch means, weighted by batch size
+)
+
+// BatchLoss is what one evaluation batch contributes to a loss: its examples, its summed token
+// loss and its number of scored tokens.
+type BatchLoss struct {
+	Examples int
+	Sum      float64
+	Tokens   int64
+}
+
+// AverageLoss averages the token losses of batches. With AverageTokens (or "") it is
+// Σ Sum / Σ Tokens. With AverageBatches it is what Hugging Face's Trainer.evaluate reports as
+// eval_loss: each batch's mean loss Sum/Tokens (the model's loss for that batch) repeated once
+// per example of the batch, then averaged: Σ Examples·(Sum/Tokens) / Σ Examples. A batch without
+// a scored token has no mean and is left out (Hugging Face would average in its NaN). The
+// result is NaN when no batch has a scored token.
+func AverageLoss(batches []BatchLoss, average string) float64 {
+	var num, den float64
+	for _, b := range batches {
+		if b.Tokens == 0 {
+			continue
+		}
+		if average == AverageBatches {
+			num += float64(b.Examples) * (b.Sum / float64(b.Tokens))
+			den += float64(b.Examples)
+		} else {
+			num += b.Sum
+			den += float64(b.Tokens)
+		}
+	}
+	if den == 0 {
+		return math.NaN()
+	}
+	return num / den
 }
 
 // genBucket rounds generation inputs up so that a few compiled graphs serve every length.

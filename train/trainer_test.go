@@ -62,6 +62,11 @@ func newTrainer(t *testing.T, cfg train.Config) *train.Trainer {
 func trace(t *testing.T, cfg train.Config, data []train.Example, stopAfter int) ([]train.StepMetrics, map[string][]float32, error) {
 	t.Helper()
 	tr := newTrainer(t, cfg)
+	if cfg.CheckpointDir != "" { // resume from the latest checkpoint there, if any
+		if _, err := tr.LoadLatestCheckpoint(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var steps []train.StepMetrics
 	errStop := errors.New("stop")
 	_, err := tr.Run(context.Background(), data, nil, train.Hooks{OnStep: func(m train.StepMetrics) error {
@@ -141,7 +146,7 @@ func TestDeterminism(t *testing.T) {
 	})
 	t.Run("resume with no checkpoint yet starts fresh", func(t *testing.T) {
 		fresh := cfg
-		fresh.CheckpointDir, fresh.Resume = t.TempDir(), true
+		fresh.CheckpointDir = t.TempDir()
 		got, _, _ := trace(t, fresh, data, -1)
 		sameBits(t, "fresh resume", ref, got)
 	})
@@ -154,7 +159,6 @@ func TestDeterminism(t *testing.T) {
 			t.Fatal("run was not stopped by its hook")
 		}
 		sameBits(t, "before the checkpoint", ref[:4], first)
-		ck.Resume = true
 		rest, restW, _ := trace(t, ck, data, -1)
 		sameBits(t, "after resuming", ref[3:], rest)
 		sameWeights(t, "after resuming", refW, restW)
@@ -167,7 +171,7 @@ func TestDeterminism(t *testing.T) {
 		}
 		changed := ck
 		changed.LR *= 2
-		if _, err := newTrainer(t, changed).Run(context.Background(), data, nil, train.Hooks{}); err == nil {
+		if _, err := newTrainer(t, changed).LoadLatestCheckpoint(); err == nil {
 			t.Error("resume with another lr: want an error")
 		}
 	})
@@ -317,5 +321,113 @@ func TestLearnsAndGenerates(t *testing.T) {
 	}
 	if len(got) != tinyModel.Context {
 		t.Errorf("generated %d tokens without a stop, want %d (the context)", len(got), tinyModel.Context)
+	}
+}
+
+// TestEvaluateAnswerLoss checks that AnswerLoss is the loss over the answer-labelled positions:
+// the same as Loss when those positions are the labels.
+func TestEvaluateAnswerLoss(t *testing.T) {
+	data := randomData(7, 3)
+	answersOnly := make([]train.Example, len(data))
+	for i, ex := range data {
+		answer := make([]int32, len(ex.IDs))
+		for j := range answer {
+			answer[j] = train.IgnoreLabel
+			if j >= len(ex.IDs)-3 {
+				answer[j] = ex.IDs[j]
+			}
+		}
+		data[i].AnswerLabels = answer
+		answersOnly[i] = train.Example{IDs: ex.IDs, Labels: answer}
+	}
+	cfg := tinyConfig()
+	cfg.EvalBatchSize = 3
+	tr := newTrainer(t, cfg)
+	em, err := tr.Evaluate("valid", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := tr.Evaluate("valid", answersOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if em.AnswerTokens != 21 || ref.Tokens != 21 {
+		t.Fatalf("answer tokens %d, reference tokens %d; want 21", em.AnswerTokens, ref.Tokens)
+	}
+	if math.Abs(em.AnswerLoss-ref.Loss) > 1e-6*ref.Loss {
+		t.Errorf("AnswerLoss %v, loss over the answer positions %v", em.AnswerLoss, ref.Loss)
+	}
+	if !math.IsNaN(ref.AnswerLoss) {
+		t.Errorf("examples without answer labels: AnswerLoss %v, want NaN", ref.AnswerLoss)
+	}
+}
+
+// TestEvaluateBatchAverage checks eval_loss averaged as Hugging Face does: the mean of each eval
+// batch's loss (batches of 3, 3 and 1 examples), weighted by its number of examples.
+func TestEvaluateBatchAverage(t *testing.T) {
+	data := randomData(7, 4)
+	cfg := tinyConfig()
+	cfg.EvalBatchSize = 3
+	cfg.EvalLossAverage = train.AverageBatches
+	tr := newTrainer(t, cfg)
+	em, err := tr.Evaluate("train", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var num float64
+	for _, chunk := range [][]train.Example{data[:3], data[3:6], data[6:]} {
+		b, err := tr.Evaluate("train", chunk) // one batch: its mean loss
+		if err != nil {
+			t.Fatal(err)
+		}
+		num += float64(len(chunk)) * b.Loss
+	}
+	if want := num / 7; math.Abs(em.Loss-want) > 1e-6*want {
+		t.Errorf("batch-weighted eval loss %v, want %v", em.Loss, want)
+	}
+	cfg.EvalLossAverage = train.AverageTokens
+	tokens, err := newTrainer(t, cfg).Evaluate("train", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if em.Loss == tokens.Loss {
+		t.Errorf("batch and token averages agree (%v) on batches of unequal token counts", em.Loss)
+	}
+}
+
+// TestParamsHash checks that the hash of the initial weights depends on the seed only, and
+// changes once a step has trained them.
+func TestParamsHash(t *testing.T) {
+	hash := func(tr *train.Trainer) string {
+		t.Helper()
+		h, err := tr.ParamsHash()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	cfg := tinyConfig()
+	a := newTrainer(t, cfg)
+	other := cfg
+	other.LR = 1e-2 // does not change initialisation
+	if ha, hb := hash(a), hash(newTrainer(t, other)); ha != hb {
+		t.Errorf("same seed, other lr: hashes %s and %s differ", ha, hb)
+	}
+	reseeded := cfg
+	reseeded.Seed++
+	if ha, hc := hash(a), hash(newTrainer(t, reseeded)); ha == hc {
+		t.Errorf("seeds %d and %d give the same hash %s", cfg.Seed, reseeded.Seed, ha)
+	}
+	before := hash(a)
+	for range 2 { // the first step's learning rate is 0 (warmup)
+		if _, _, err := a.TrainStep(randomData(3, 5)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hash(a) == before {
+		t.Error("a training step did not change the hash")
+	}
+	if n := a.ParamCount(); n <= 0 {
+		t.Errorf("ParamCount = %d", n)
 	}
 }

@@ -37,7 +37,8 @@ prompt the way the run's data.format renders the prompt part of its examples, an
 greedy (argmax) completion, which ends at the tokenizer's end token or after --max-new-tokens.
 
 A pretrained run is loaded from the Hugging Face model directory it saved in RUN_DIR/model; a
-model trained from scratch from RUN_DIR/config.yaml and its latest checkpoint.
+LoRA run from its base model (model.pretrained) with the adapters of RUN_DIR/adapter; a model
+trained from scratch from RUN_DIR/config.yaml and its latest checkpoint.
 
   --format instruction   指令：{prompt}\n输入：{input}\n回答：
   --format sft           问题：{prompt}\n回答：

@@ -28,7 +28,7 @@ func writeRunConfig(t *testing.T, dir string, cfg configs.Config) {
 // loaded exits 1 with an error that says why, instead of crashing on a nil model: the loader's
 // own error must survive the panic guard around it.
 func TestGenerateUnloadableModel(t *testing.T) {
-	tiny, err := filepath.Abs(filepath.Join("..", "..", "model", "qwen3", "testdata", "tiny"))
+	tiny, err := filepath.Abs(filepath.Join("..", "..", "model", "decoder", "testdata", "tiny"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,5 +93,28 @@ func TestGenerateUnloadableModel(t *testing.T) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 and an error naming %s and %q", code, out, errOut, dir, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestMergeWithoutAdapter checks that `sftlab merge` on a LoRA run whose adapter is missing
+// exits 1 saying so and writes nothing: the error set inside the panic guard used to be
+// overwritten by the guard's nil result, and merge reported success.
+func TestMergeWithoutAdapter(t *testing.T) {
+	base, err := filepath.Abs(filepath.Join("..", "..", "experiments", "models", "qwen3-tiny-zh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	cfg := configs.Default()
+	cfg.Model.Pretrained = base
+	cfg.Model.LoRA.Rank = 4
+	writeRunConfig(t, dir, cfg)
+	out := filepath.Join(t.TempDir(), "merged")
+	code, stdout, errOut := sftlab(t, "merge", dir, out)
+	if code != 1 || !strings.Contains(errOut, "no trained adapter in") {
+		t.Fatalf("exit %d, want 1 naming the missing adapter\nstdout: %s\nstderr: %s", code, stdout, errOut)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("merge wrote %s: %v", out, err)
 	}
 }

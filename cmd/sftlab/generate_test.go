@@ -17,7 +17,10 @@ func TestPromptIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chat := tok.RenderChat([]tokenizer.Message{{Role: "user", Content: "总结\n今天天气很好"}}, true)
+	chat, err := tok.RenderChat([]tokenizer.Message{{Role: "user", Content: "总结\n今天天气很好"}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, format, prompt, input string
 		want                        string // text whose encoding is the expected prompt

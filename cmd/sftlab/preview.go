@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/datasets"
+	"github.com/sftlab/sftlab/runner"
 	"github.com/sftlab/sftlab/tokenizer"
 )
 
@@ -100,29 +100,31 @@ func previewRun(o *previewOpts) error {
 // previewSources resolves the data settings from the experiment file or the defaults, with the
 // command-line overrides applied, keeping each distinct setting once, in run order.
 func previewSources(o *previewOpts) ([]previewSource, error) {
-	var datas []configs.DataConfig
+	var cfgs []configs.Config
 	if o.experiment != "" {
 		exp, err := configs.Load(o.experiment, o.sets)
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range exp.Runs {
-			datas = append(datas, r.Config.Data)
+			cfgs = append(cfgs, r.Config)
 		}
 	} else {
 		if o.data == "" {
 			return nil, errors.New("preview: give an experiment file or --data FILE")
 		}
-		cfg, err := defaultsWithSets(o.sets)
+		cfg, err := configs.DefaultWithSets(o.sets)
 		if err != nil {
 			return nil, err
 		}
-		datas = append(datas, cfg.Data)
+		cfgs = append(cfgs, cfg)
 	}
 	var out []previewSource
 	seen := map[previewSource]bool{}
-	for _, d := range datas {
-		src := previewSource{dataset: d.Dataset, tokenizer: d.Tokenizer,
+	for _, c := range cfgs {
+		d := c.Data
+		// The tokenizer a run of c trains with (a pretrained model's own, when it has one).
+		src := previewSource{dataset: d.Dataset, tokenizer: runner.TokenizerDir(c),
 			opts: datasets.EncodeOptions{Format: d.Format, Masking: d.Masking, MaxLength: d.MaxLength}}
 		if o.data != "" {
 			src.dataset = o.data
@@ -144,37 +146,6 @@ func previewSources(o *previewOpts) ([]previewSource, error) {
 	return out, nil
 }
 
-// defaultsWithSets returns configs.Default() with the --set overrides applied and validated,
-// by loading an experiment file that sets nothing.
-func defaultsWithSets(sets []string) (configs.Config, error) {
-	if len(sets) == 0 {
-		return configs.Default(), nil
-	}
-	dir, err := os.MkdirTemp("", "sftlab-preview-")
-	if err != nil {
-		return configs.Config{}, fmt.Errorf("preview: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "preview.yaml")
-	if err := os.WriteFile(path, []byte("{}\n"), 0o644); err != nil {
-		return configs.Config{}, fmt.Errorf("preview: %w", err)
-	}
-	exp, err := configs.Load(path, sets)
-	if err != nil {
-		return configs.Config{}, err
-	}
-	return exp.Base, nil
-}
-
-// loadTokenizer returns the tokenizer data.tokenizer names: the embedded Qwen3 files for "",
-// otherwise a directory holding tokenizer.json.
-func loadTokenizer(dir string) (*tokenizer.Tokenizer, error) {
-	if dir == "" {
-		return tokenizer.Qwen3()
-	}
-	return tokenizer.Load(dir)
-}
-
 // previewOne prints the preview of one data setting; sep adds a blank line before it.
 func previewOne(o *previewOpts, src previewSource, sep bool) error {
 	if err := src.opts.Validate(); err != nil {
@@ -184,7 +155,7 @@ func previewOne(o *previewOpts, src previewSource, sep bool) error {
 	if err != nil {
 		return err
 	}
-	tok, err := loadTokenizer(src.tokenizer)
+	tok, err := tokenizer.Open(src.tokenizer)
 	if err != nil {
 		return err
 	}

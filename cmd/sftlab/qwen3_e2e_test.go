@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/sftlab/sftlab/metrics"
-	"github.com/sftlab/sftlab/model/qwen3"
+	"github.com/sftlab/sftlab/model/decoder"
 	"github.com/sftlab/sftlab/tokenizer"
 )
 
@@ -20,12 +20,12 @@ const qwen3Vocab = 151936
 func writeTinyQwen3(t *testing.T, vocab int) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "qwen3-tiny")
-	cfg := qwen3.Config{
+	cfg := decoder.Config{ModelType: "qwen3",
 		VocabSize: vocab, HiddenSize: 32, IntermediateSize: 64, NumHiddenLayers: 2,
 		NumAttentionHeads: 4, NumKeyValueHeads: 2, HeadDim: 8, RMSNormEps: 1e-6, RopeTheta: 1e6,
 		MaxPositionEmbeddings: 1024, TieWordEmbeddings: true, TorchDtype: "bfloat16",
 	}
-	if err := qwen3.WriteRandom(dir, cfg, 7); err != nil {
+	if err := decoder.WriteRandom(dir, cfg, 7); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"tokenizer.json.gz", "tokenizer_config.json"} {
@@ -81,7 +81,7 @@ func TestQwen3EndToEnd(t *testing.T) {
 			}
 
 			saved := filepath.Join(dir, "model")
-			m, err := qwen3.LoadDir(saved)
+			m, err := decoder.LoadDir(saved)
 			if err != nil {
 				t.Fatalf("the fine-tuned model does not reload: %v", err)
 			}

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,29 +20,45 @@ import (
 	"github.com/sftlab/sftlab/runner"
 )
 
-// experimentPath maps an experiment name to experiments/NAME.yaml; a path is kept as it is.
-func experimentPath(name string) string {
-	if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || strings.ContainsRune(name, filepath.Separator) {
-		return name
+// runKernel is the SIMD kernel family a run computed with: "" unless it ran on the cpu backend.
+func runKernel(p metrics.Provenance) string {
+	if p.Backend != backend.CPU {
+		return ""
 	}
-	return filepath.Join("experiments", name+".yaml")
+	return backend.SIMDKernelOf(p.Device)
 }
 
-// baselinePath is where the baseline of experiment name is kept by default.
-func baselinePath(name string) string { return filepath.Join("baselines", name+".json") }
+// expKernel is the kernel family the runs of exp compute with in this process: "" when none
+// runs on the cpu backend.
+func expKernel(exp *configs.Experiment) string {
+	for _, run := range exp.Runs {
+		if run.Config.Backend.Name == "" || run.Config.Backend.Name == backend.CPU {
+			return backend.SIMDKernel()
+		}
+	}
+	return ""
+}
 
-// toRegressRun converts a run's recorded info into the gate's view of it.
+// toRegressRun converts a run's recorded info into the gate's view of it. A metric the run did
+// not measure (NaN: answer_loss in a run.json older than it, generation scores with
+// eval.samples 0) is left out: the gate reports it missing, and a baseline never records it.
 func toRegressRun(info metrics.RunInfo) regress.Run {
 	s := info.Summary
-	return regress.Run{
+	run := regress.Run{
 		ID:     info.ID,
 		Name:   info.Name,
 		Status: string(info.Status),
 		Metrics: map[string]float64{
-			regress.EvalLoss:      s.EvalLoss,
-			regress.EvalLossTrain: s.EvalLossTrain,
-			regress.TrainLoss:     s.FinalTrainLoss,
-			regress.TokenAccuracy: s.TokenAccuracy,
+			regress.EvalLoss:        s.EvalLoss,
+			regress.EvalLossTrain:   s.EvalLossTrain,
+			regress.AnswerLoss:      s.AnswerLoss,
+			regress.AnswerLossTrain: s.AnswerLossTrain,
+			regress.TrainLoss:       s.TrainLoss,
+			regress.FinalTrainLoss:  s.FinalTrainLoss,
+			regress.TokenAccuracy:   s.TokenAccuracy,
+			regress.ExactMatch:      s.ExactMatch,
+			regress.RougeL:          s.RougeL,
+			regress.ChrF:            s.ChrF,
 		},
 		Provenance: regress.Provenance{
 			GitCommit:    info.Provenance.GitCommit,
@@ -50,6 +69,12 @@ func toRegressRun(info metrics.RunInfo) regress.Run {
 			Device:       info.Provenance.Device,
 		},
 	}
+	for k, v := range run.Metrics {
+		if math.IsNaN(v) {
+			delete(run.Metrics, k)
+		}
+	}
+	return run
 }
 
 // baselineOpts are the flags of `sftlab baseline`.
@@ -65,9 +90,12 @@ func newBaselineCmd(g *globalOpts) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "baseline NAME",
 		Short: "Record an experiment's finished runs as the regression baseline",
-		Long: `Baseline records, for every run of experiments/NAME.yaml, its eval_loss (valid and
-train), final train_loss and token accuracy, with the provenance of the code that produced
-them, into baselines/NAME.json. Every run must have finished: run the experiment first.`,
+		Long: `Baseline records, for every run of experiments/NAME.yaml, its eval_loss and answer_loss
+(valid and train), train_loss (the mean over steps) and final train_loss, token accuracy, and the
+exact match, ROUGE-L and chrF of its scored completions, with the provenance of the code that
+produced them, into baselines/NAME.KERNELS.json: runs of the cpu backend are bit-reproducible
+only with the same family of SIMD matmul kernels, so each family (avx2, avx512) has its own
+baseline. Every run must have finished: run the experiment first.`,
 		Example: `  sftlab run experiments/smoke.yaml && sftlab baseline smoke`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -76,7 +104,7 @@ them, into baselines/NAME.json. Every run must have finished: run the experiment
 		},
 	}
 	cmd.Flags().StringArrayVar(&opts.sets, "set", nil, "override a config key, as given to sftlab run (repeatable)")
-	cmd.Flags().StringVarP(&opts.out, "out", "o", "", "baseline file (default baselines/NAME.json)")
+	cmd.Flags().StringVarP(&opts.out, "out", "o", "", "baseline file (default baselines/NAME.KERNELS.json, e.g. smoke.avx2.json, for the SIMD kernels of this machine)")
 	return cmd
 }
 
@@ -86,12 +114,20 @@ func baselineRun(opts *baselineOpts) error {
 		return &exitError{code: 2, err: err}
 	}
 	var runs []regress.Run
+	kernels := map[string]bool{}
+	kernel := ""
 	for _, run := range exp.Runs {
 		info, err := metrics.ReadRunInfo(filepath.Join(runner.RunDir(exp, run), metrics.RunInfoFile))
 		if err != nil {
 			return fmt.Errorf("baseline %s: run %s has not run: %w (run `sftlab run %s` first)", exp.Name, run.Name, err, exp.Path)
 		}
+		if k := runKernel(info.Provenance); k != "" {
+			kernels[k], kernel = true, k
+		}
 		runs = append(runs, toRegressRun(info))
+	}
+	if len(kernels) > 1 {
+		return fmt.Errorf("baseline %s: the runs were computed with different SIMD kernels (%s): delete the run folders and run the experiment again with one kind", exp.Name, strings.Join(slices.Sorted(maps.Keys(kernels)), ", "))
 	}
 	base, err := regress.Record(exp.Name, runs, time.Now())
 	if err != nil {
@@ -99,7 +135,7 @@ func baselineRun(opts *baselineOpts) error {
 	}
 	out := opts.out
 	if out == "" {
-		out = baselinePath(exp.Name)
+		out = regress.File(regress.Dir, exp.Name, kernel)
 	}
 	if err := regress.Save(out, base); err != nil {
 		return err
@@ -125,7 +161,8 @@ func newRegressCmd(g *globalOpts) *cobra.Command {
 		Use:   "regress NAME",
 		Short: "Run an experiment and gate its metrics against the baseline",
 		Long: `Regress runs experiments/NAME.yaml (reusing a finished run only when the same commit of clean
-code produced it), compares every run with baselines/NAME.json metric by metric, prints a
+code produced it), compares every run with baselines/NAME.KERNELS.json (the baseline of this
+machine's SIMD kernel family, e.g. smoke.avx512.json) metric by metric, prints a
 markdown table (baseline, current, Δ, tolerance, verdict) and writes it to
 reports/NAME/regress.md.
 
@@ -144,7 +181,7 @@ tolerance are reported and fail only with --strict. It is 2 when the baseline is
 		},
 	}
 	cmd.Flags().StringArrayVar(&opts.sets, "set", nil, "override a config key, e.g. --set train.learning_rate=1e-4 (repeatable)")
-	cmd.Flags().StringVar(&opts.baseline, "baseline", "", "baseline file (default baselines/NAME.json)")
+	cmd.Flags().StringVar(&opts.baseline, "baseline", "", "baseline file (default baselines/NAME.KERNELS.json, e.g. smoke.avx2.json, for the SIMD kernels of this machine)")
 	cmd.Flags().StringVarP(&opts.out, "out", "o", "", "where to write the markdown table (default reports/NAME/regress.md)")
 	cmd.Flags().BoolVar(&opts.strict, "strict", false, "fail on improvements beyond tolerance too (the baseline is stale)")
 	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "no progress bars or logs")
@@ -160,7 +197,7 @@ func checkKernels(path string, base regress.Baseline) error {
 			continue
 		}
 		if want := backend.SIMDKernelOf(r.Provenance.Device); want != "" && want != kernel {
-			return fmt.Errorf("%s was recorded with the %s matmul kernels, but this process uses %s, whose results differ in the last bits: run with GOMLX_SIMD_AVX512=false (make regress sets it), or record a new baseline", path, want, kernel)
+			return fmt.Errorf("%s was recorded with the %s matmul kernels, but this process uses %s, whose results differ in the last bits: gate against %s, or record a baseline for these kernels", path, want, kernel, regress.File(regress.Dir, base.Experiment, kernel))
 		}
 	}
 	return nil
@@ -173,7 +210,7 @@ func regressRun(ctx context.Context, opts *regressOpts) error {
 	}
 	bpath := opts.baseline
 	if bpath == "" {
-		bpath = baselinePath(exp.Name)
+		bpath = regress.File(regress.Dir, exp.Name, expKernel(exp))
 	}
 	base, err := regress.LoadBaseline(bpath)
 	if err != nil {
@@ -210,7 +247,7 @@ func regressRun(ctx context.Context, opts *regressOpts) error {
 	md := res.Markdown()
 	out := opts.out
 	if out == "" {
-		out = filepath.Join("reports", exp.Name, "regress.md")
+		out = filepath.Join(metrics.ReportDir(exp.Name), "regress.md")
 	}
 	if err := atomicfile.WriteFile(out, []byte(md)); err != nil {
 		return err

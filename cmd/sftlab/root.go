@@ -33,6 +33,7 @@ sweeping formats, masking, learning rates, steps and seeds, and reports the resu
 
   sftlab run experiments/sft_vs_instruction.yaml   train every run of an experiment
   sftlab report sft_vs_instruction                 plots and tables from runs/NAME
+  sftlab submit slurm lr_sweep --submit             the sweep as a Slurm job array
   sftlab tokenize < text.txt                       token ids with the Qwen3 tokenizer`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -48,6 +49,9 @@ sweeping formats, masking, learning rates, steps and seeds, and reports the resu
 		newCompareCmd,
 		newPreviewCmd,
 		newGenerateCmd,
+		newSubmitCmd,
+		newExportCmd,
+		newMergeCmd,
 	} {
 		root.AddCommand(newCmd(g))
 	}

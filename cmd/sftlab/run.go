@@ -2,22 +2,26 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sftlab/sftlab/configs"
+	"github.com/sftlab/sftlab/metrics"
 	"github.com/sftlab/sftlab/runner"
 )
 
 // runOpts are the flags of `sftlab run`.
 type runOpts struct {
 	*globalOpts
-	path  string
-	sets  []string
-	shard string
-	quiet bool
+	path   string
+	sets   []string
+	shard  string
+	held   string
+	quiet  bool
+	report bool
 }
 
 func newRunCmd(g *globalOpts) *cobra.Command {
@@ -31,7 +35,14 @@ func newRunCmd(g *globalOpts) *cobra.Command {
 Every run is prepared before any starts, so a bad input stops the sweep at once. A run that
 already finished is skipped, an interrupted run resumes from its last checkpoint, and a run
 that fails or diverges is recorded as such while the sweep goes on. The exit status is 0 when
-every run finished, 1 when some failed and 2 when the experiment could not start.`,
+every run finished, 1 when some failed and 2 when the experiment could not start.
+
+Several processes, on one machine or on several sharing output.dir, may run the same
+experiment: each run is claimed with a lock file (output.dir/NAME/.claims/RUN_ID.lock) while it
+trains, so no run trains twice. A run another process holds is put off until the others are
+done; then --held=wait (the default) waits for it and takes its result, --held=skip leaves it. With --report the report of the runs is
+written afterwards (unless the experiment could not start), from the same resolved experiment,
+so that a --set output.dir is honoured.`,
 		Example: `  sftlab run experiments/sft_vs_instruction.yaml
   sftlab run experiments/lr_sweep.yaml --set train.max_steps=40 --shard 1/3`,
 		Args: cobra.ExactArgs(1),
@@ -42,7 +53,9 @@ every run finished, 1 when some failed and 2 when the experiment could not start
 	}
 	cmd.Flags().StringArrayVar(&opts.sets, "set", nil, "override a config key, e.g. --set train.learning_rate=1e-4 (repeatable)")
 	cmd.Flags().StringVar(&opts.shard, "shard", "", "run only shard K of N (every N-th run, starting at the K-th), e.g. 1/4")
+	cmd.Flags().StringVar(&opts.held, "held", "wait", "runs another process is training: wait for them (wait) or leave them to it (skip)")
 	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "no progress bars or logs, only the summary")
+	cmd.Flags().BoolVar(&opts.report, "report", false, "then write the report of the runs, from the same resolved experiment (as sftlab report does)")
 	return cmd
 }
 
@@ -56,7 +69,19 @@ func runRun(ctx context.Context, opts *runOpts) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	sum, err := runExperiment(ctx, opts.globalOpts, exp, runner.Options{Shard: shard, Quiet: opts.quiet})
+	held, err := runner.ParseHeldPolicy(opts.held)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	sum, err := runExperiment(ctx, opts.globalOpts, exp, runner.Options{Shard: shard, Held: held, Quiet: opts.quiet})
+	var exit *exitError
+	if opts.report && !(errors.As(err, &exit) && exit.code == 2) {
+		// Runs that failed are reported too (and marked); the exit status still says they failed.
+		ro := &reportOpts{globalOpts: opts.globalOpts}
+		if rerr := writeReport(ro, exp.Name, exp.Base.Output.Dir, metrics.ReportDir(exp.Name)); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ and each output line the JSON array of its ids.
 
 // tokenizeRun encodes stdin and writes the ids to stdout.
 func tokenizeRun(o *tokenizeOpts) error {
-	tok, err := loadTokenizer(o.tokenizer)
+	tok, err := tokenizer.Open(o.tokenizer)
 	if err != nil {
 		return err
 	}

@@ -2,14 +2,17 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // WriteFile writes data to path atomically: a temporary file in the same directory is written,
-// synced and renamed over path. On error, path is left as it was.
+// synced and renamed over path, and the directory is synced so that the rename itself survives
+// a crash. On error, path is left as it was.
 func WriteFile(path string, data []byte) error {
 	return Write(path, func(w io.Writer) error {
 		_, err := w.Write(data)
@@ -17,8 +20,9 @@ func WriteFile(path string, data []byte) error {
 	})
 }
 
-// Write calls fill with a temporary file beside path and, if fill succeeds, renames the file
-// into place. On error the temporary file is removed and path is left as it was.
+// Write calls fill with a temporary file beside path and, if fill succeeds, syncs it, renames it
+// into place and syncs the directory. On error the temporary file is removed and path is left as
+// it was.
 func Write(path string, fill func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -49,6 +53,25 @@ func Write(path string, fill func(w io.Writer) error) (err error) {
 	}
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := SyncDir(dir); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// SyncDir flushes the directory entries of dir to stable storage, so that a file renamed into
+// dir is still there after a crash: the rename alone changes only the directory, and a synced
+// file can otherwise come back under its temporary name or not at all. File systems that cannot
+// sync a directory (EINVAL, ENOTSUP) are not an error: they give no stronger guarantee to ask for.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -53,5 +54,28 @@ func TestWriteUnwritableDir(t *testing.T) {
 	os.WriteFile(blocker, nil, 0o644)
 	if err := WriteFile(filepath.Join(blocker, "x"), []byte("x")); err == nil {
 		t.Fatal("want an error writing under a regular file")
+	}
+}
+
+func TestSyncDir(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		dir     string
+		wantErr bool
+	}{
+		{"a directory", dir, false},
+		{"a missing directory", filepath.Join(dir, "missing"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := SyncDir(tt.dir)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("SyncDir(%s) = %v, want error %v", tt.dir, err, tt.wantErr)
+			}
+			if err != nil && !strings.Contains(err.Error(), tt.dir) {
+				t.Errorf("error %q does not name the directory", err)
+			}
+		})
 	}
 }

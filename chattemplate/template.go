@@ -1,0 +1,134 @@
+package chattemplate
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nikolalohinski/gonja/v2/builtins"
+	"github.com/nikolalohinski/gonja/v2/config"
+	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/nikolalohinski/gonja/v2/loaders"
+	"github.com/nikolalohinski/gonja/v2/parser"
+)
+
+// Message is one turn of a conversation.
+type Message struct {
+	Role    string `json:"role"`    // "system", "user", "assistant" or "tool"
+	Content string `json:"content"` // the text of the turn
+}
+
+// Template is a parsed chat template. It is immutable and safe for concurrent use.
+type Template struct {
+	name string // where the template came from, for errors
+	tpl  *exec.Template
+}
+
+// templateID names the template inside its loader.
+const templateID = "/chat_template"
+
+// Parse parses source, a Jinja chat template; name says where it came from (a file, or a file
+// and a key) and prefixes every error about it.
+func Parse(name, source string) (*Template, error) {
+	loader, err := loaders.NewMemoryLoader(map[string]string{templateID: lstripBlocks(source)})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	tpl, err := exec.NewTemplate(templateID, newConfig(), loader, newEnvironment())
+	if err != nil {
+		// NewTemplate quotes the whole source in its message; keep only the parser's error.
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner
+		}
+		return nil, fmt.Errorf("%s: the chat template does not parse: %w", name, err)
+	}
+	return &Template{name: name, tpl: tpl}, nil
+}
+
+// Name returns where the template came from, as given to Parse.
+func (t *Template) Name() string { return t.name }
+
+// Render renders msgs with the variables transformers' apply_chat_template passes: messages,
+// add_generation_prompt, tools and documents (none), and vars (the tokenizer's special tokens,
+// such as bos_token and eos_token, and template options such as enable_thinking). A
+// raise_exception in the template becomes an error with its message.
+func (t *Template) Render(msgs []Message, addGenerationPrompt bool, vars map[string]any) (string, error) {
+	data := make(map[string]any, len(vars)+4)
+	for k, v := range vars {
+		data[k] = v
+	}
+	list := make([]any, len(msgs))
+	for i, m := range msgs {
+		// An ordered dict, as Python's: role first, then content.
+		d := exec.NewDict()
+		d.Pairs = append(d.Pairs, &exec.Pair{Key: exec.AsValue("role"), Value: exec.AsValue(m.Role)},
+			&exec.Pair{Key: exec.AsValue("content"), Value: exec.AsValue(m.Content)})
+		list[i] = d
+	}
+	data["messages"] = list
+	data["add_generation_prompt"] = addGenerationPrompt
+	data["tools"] = nil
+	data["documents"] = nil
+	return t.execute(data)
+}
+
+// execute renders the template with the variables of data.
+func (t *Template) execute(data map[string]any) (string, error) {
+	// raise_exception is defined per rendering: gonja flattens a function's error into a string,
+	// so the function keeps what it raised here.
+	var raised *RaisedError
+	ctx := exec.NewContext(data)
+	ctx.Set("raise_exception", func(_ *exec.Evaluator, params *exec.VarArgs) (*exec.Value, error) {
+		raised = &RaisedError{}
+		if len(params.Args) > 0 {
+			raised.Message = params.Args[0].String()
+		}
+		return nil, raised
+	})
+	var b strings.Builder
+	if err := t.tpl.Execute(&b, ctx); err != nil {
+		if raised != nil {
+			return "", fmt.Errorf("%s: the chat template refuses the conversation: %w", t.name, raised)
+		}
+		return "", fmt.Errorf("%s: rendering the chat template: %w", t.name, err)
+	}
+	return b.String(), nil
+}
+
+// RaisedError is the error of a template's raise_exception(message), transformers' way for a
+// template to refuse a conversation (roles that do not alternate, a role it does not know).
+type RaisedError struct {
+	Message string
+}
+
+// Error returns the template's message.
+func (e *RaisedError) Error() string { return e.Message }
+
+// newConfig returns the parser settings of Hugging Face's chat template environment:
+// jinja2.Environment(trim_blocks=True, lstrip_blocks=True), the rest Jinja's defaults.
+// lstrip_blocks is applied to the source by lstripBlocks, not by gonja.
+func newConfig() *config.Config {
+	c := config.New()
+	c.TrimBlocks = true
+	return c
+}
+
+// newEnvironment returns a private copy of gonja's built-ins with Hugging Face's additions.
+// Copying (Update into fresh sets) leaves gonja's package-level sets untouched.
+func newEnvironment() *exec.Environment {
+	filters := exec.NewFilterSet(map[string]exec.FilterFunction{}).Update(builtins.Filters)
+	tests := exec.NewTestSet(map[string]exec.TestFunction{}).Update(builtins.Tests)
+	controls := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
+	ctx := exec.EmptyContext().Update(builtins.GlobalFunctions)
+	registerHuggingFace(filters, tests, controls)
+	methods := builtins.Methods // a copy of the struct of method sets; Str and Dict are replaced
+	methods.Str = pyStrMethods()
+	methods.Dict = pyDictMethods()
+	return &exec.Environment{
+		Context:           ctx,
+		Filters:           filters,
+		Tests:             tests,
+		ControlStructures: controls,
+		Methods:           methods,
+	}
+}

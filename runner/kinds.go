@@ -1,0 +1,63 @@
+package runner
+
+import (
+	"github.com/gomlx/compute"
+
+	"github.com/sftlab/sftlab/configs"
+	"github.com/sftlab/sftlab/model"
+	"github.com/sftlab/sftlab/tokenizer"
+	"github.com/sftlab/sftlab/train"
+)
+
+// modelKind is one kind of model a run can train: it decides which tokenizer the run uses, what
+// the model must be checked against before training, how it is built, what is kept after
+// training and how a finished run is loaded back. Adding a kind means one file implementing it
+// and one line in kindOf.
+type modelKind interface {
+	// tokenizerDir is the directory of the run's tokenizer, "" for the built-in Qwen3 one.
+	tokenizerDir(cfg configs.Config) string
+	// check reports every setting of cfg that the model cannot honour with the tokenizer tok.
+	// It runs while the sweep is prepared, so that such problems stop the sweep before any run
+	// trains.
+	check(cfg configs.Config, tok *tokenizer.Tokenizer) error
+	// build builds the run's model on be; check has passed.
+	build(cfg configs.Config, p *prepared, be compute.Backend) (*builtModel, error)
+	// loadTrained loads what a run of this kind left in its folder runDir, with its tokenizer.
+	loadTrained(runDir string, cfg configs.Config, be compute.Backend) (*Trained, error)
+}
+
+// kindOf returns the model kind of a run.
+func kindOf(cfg configs.Config) modelKind {
+	if cfg.Model.Pretrained != "" {
+		return pretrainedKind{}
+	}
+	return gptKind{}
+}
+
+// TokenizerDir is the directory of the tokenizer a run with cfg uses ("" = the built-in Qwen3
+// tokenizer): data.tokenizer when set, else what the model kind brings (a pretrained model's
+// own tokenizer.json). Everything that tokenizes for a run (training, preview) asks here.
+func TokenizerDir(cfg configs.Config) string {
+	return kindOf(cfg).tokenizerDir(cfg)
+}
+
+// LoadTokenizer loads the tokenizer a run with cfg uses (see [TokenizerDir]).
+func LoadTokenizer(cfg configs.Config) (*tokenizer.Tokenizer, error) {
+	return newInputCache().tokenizer(TokenizerDir(cfg))
+}
+
+// generateFunc continues a prompt greedily: the new tokens, without the stop token.
+type generateFunc func(prompt []int32, maxNewTokens int, stop int32) ([]int32, error)
+
+// builtModel is a run's model with what the runner needs around it.
+type builtModel struct {
+	model train.Model
+	vocab *model.CompactVocab // non-nil when ids are mapped onto a compact vocabulary
+	// close releases what the model holds (memory-mapped weights); nil when nothing.
+	close func() error
+	// save writes what the run keeps after training into dir; nil when the run keeps only its
+	// checkpoints.
+	save func(trainer *train.Trainer, dir string) error
+	// generate replaces the trainer's full-recompute generation; nil uses the trainer's.
+	generate generateFunc
+}

@@ -1,0 +1,400 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/gomlx/gomlx/support/exceptions"
+
+	"github.com/sftlab/sftlab/backend"
+	"github.com/sftlab/sftlab/configs"
+	"github.com/sftlab/sftlab/internal/atomicfile"
+	"github.com/sftlab/sftlab/metrics"
+	"github.com/sftlab/sftlab/train"
+)
+
+// Files a run folder holds besides the metrics package's.
+const (
+	vocabFile      = "vocab.json"  // the compact vocabulary: dense id → tokenizer id
+	checkpointsDir = "checkpoints" // the trainer's checkpoints
+	modelDir       = "model"       // a fine-tuned pretrained model, in Hugging Face's layout
+)
+
+// recipe trains one prepared run into its folder. Its stages run in order (see runOne) and
+// share the run's state through its fields; record turns whatever happened into run.json.
+type recipe struct {
+	r   *Runner
+	exp *configs.Experiment
+	p   *prepared
+	cfg configs.Config
+	log *slog.Logger
+
+	index, total int // the run's place in the sweep, for progress bars
+
+	infoPath string
+	previous *metrics.RunInfo // what an earlier attempt recorded, nil when unreadable
+	info     metrics.RunInfo
+	steps    []metrics.Step
+	evals    []metrics.Eval
+	earlierS float64 // wall time of the attempts a resumed run continues
+
+	built    *builtModel
+	trainer  *train.Trainer
+	sc       *scorer // scores sample completions (generation.arrow); nil until the model exists
+	trainSet []train.Example
+	evalSets map[string][]train.Example
+}
+
+// runOne trains one prepared run into its folder and returns what happened. Every path through
+// it ends in record, which writes the run's status to run.json.
+func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepared, index, total int) Outcome {
+	rc := &recipe{
+		r: r, exp: exp, p: p, cfg: p.run.Config, index: index, total: total,
+		log:      r.opts.Logger.With("run", p.run.Name, "id", p.run.ID),
+		infoPath: filepath.Join(p.dir, metrics.RunInfoFile),
+	}
+	if out, reused := rc.reuse(); reused {
+		return out
+	}
+	defer rc.close()
+	for _, stage := range []func(context.Context) error{rc.begin, rc.setUp, rc.train, rc.save} {
+		if err := catch(func() error { return stage(ctx) }); err != nil {
+			return rc.record(err)
+		}
+	}
+	return rc.record(nil)
+}
+
+// reuse keeps a finished run found on disk, unless Options.Reuse refuses it, in which case the
+// folder is emptied so that the run trains afresh. It reports true when the returned outcome is
+// final.
+func (rc *recipe) reuse() (Outcome, bool) {
+	out := Outcome{Run: rc.p.run, Dir: rc.p.dir}
+	previous, err := metrics.ReadRunInfo(rc.infoPath)
+	if err != nil {
+		return out, false
+	}
+	if why := staleInputs(previous, rc.p); why != "" {
+		// Neither its results nor its checkpoints belong to the data as it is now.
+		rc.log.Info("run found but "+why+": training it again", "status", previous.Status)
+		if err := os.RemoveAll(rc.p.dir); err != nil {
+			out.Err = fmt.Errorf("remove stale run %s: %w", rc.p.dir, err)
+			out.Info = metrics.RunInfo{Name: rc.p.run.Name, ID: rc.p.run.ID, Experiment: rc.exp.Name,
+				Status: metrics.StatusFailed, Error: out.Err.Error(), Summary: metrics.EmptySummary()}
+			return out, true
+		}
+		return out, false
+	}
+	rc.previous = &previous
+	if previous.Status != metrics.StatusOK {
+		return out, false
+	}
+	if rc.r.opts.Reuse == nil || rc.r.opts.Reuse(previous) {
+		rc.log.Info("finished run found, skipped", "eval_loss", previous.Summary.EvalLoss)
+		out.Info, out.Skipped = previous, true
+		return out, true
+	}
+	rc.log.Info("finished run found but produced by other code: training it again", "commit", previous.Provenance.GitCommit)
+	rc.previous = nil
+	if err := os.RemoveAll(rc.p.dir); err != nil {
+		out.Err = fmt.Errorf("remove stale run %s: %w", rc.p.dir, err)
+		out.Info = metrics.RunInfo{Name: rc.p.run.Name, ID: rc.p.run.ID, Experiment: rc.exp.Name,
+			Status: metrics.StatusFailed, Error: out.Err.Error(), Summary: metrics.EmptySummary()}
+		return out, true
+	}
+	return out, false
+}
+
+// begin records the run as running: its resolved config.yaml and a run.json with its
+// provenance and data statistics.
+func (rc *recipe) begin(context.Context) error {
+	p, cfg := rc.p, rc.cfg
+	rc.info = metrics.RunInfo{
+		Name:       p.run.Name,
+		ID:         p.run.ID,
+		Experiment: rc.exp.Name,
+		Status:     metrics.StatusRunning,
+		Params:     params(p.run),
+		Summary:    metrics.EmptySummary(),
+		Data: metrics.DataStats{
+			TrainExamples: len(p.train),
+			ValidExamples: len(p.valid),
+			Truncated:     p.stats.Truncated,
+			MaxTokens:     p.stats.MaxLen,
+			TrainedTokens: p.stats.TrainedTokens,
+			MaskedTokens:  p.stats.MaskedTokens,
+			Eval:          scoredTokens(p),
+		},
+		Provenance: metrics.Provenance{
+			GitCommit:     rc.r.opts.Code.Commit,
+			GitDirty:      rc.r.opts.Code.Dirty,
+			GoVersion:     goVersion(),
+			GoMLXVersion:  moduleVersion("github.com/gomlx/gomlx"),
+			Backend:       cfg.Backend.Name,
+			Host:          hostname(),
+			DatasetHash:   p.datasetHash,
+			TokenizerHash: p.tok.Hash(),
+			StartTime:     now(),
+		},
+	}
+	if p.stats.Truncated > 0 {
+		rc.log.Warn("examples truncated at data.max_length", "truncated", p.stats.Truncated, "of", p.stats.N, "max_length", cfg.Data.MaxLength, "longest", p.stats.MaxLen)
+	}
+	cfgYAML, err := cfg.YAML()
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(p.dir, metrics.ConfigFile), cfgYAML); err != nil {
+		return err
+	}
+	return metrics.WriteRunInfo(rc.infoPath, rc.info)
+}
+
+// setUp creates the backend and the run's model, writes its vocabulary, maps the examples onto
+// it and creates the trainer.
+func (rc *recipe) setUp(context.Context) error {
+	cfg := rc.cfg
+	be, err := backend.New(backend.Config{Name: cfg.Backend.Name, Plugin: cfg.Backend.Plugin})
+	if err != nil {
+		return fmt.Errorf("backend: %w", err)
+	}
+	rc.info.Provenance.Device = backend.Describe(be)
+	if rc.built, err = kindOf(cfg).build(cfg, rc.p, be); err != nil {
+		return err
+	}
+	vocab := rc.built.vocab
+	if vocab != nil {
+		data, err := json.Marshal(vocab)
+		if err == nil {
+			err = atomicfile.WriteFile(filepath.Join(rc.p.dir, vocabFile), data)
+		}
+		if err != nil {
+			return fmt.Errorf("write vocabulary: %w", err)
+		}
+	}
+	if rc.trainSet, err = toTrainExamples(rc.p.train, vocab); err != nil {
+		return err
+	}
+	validSet, err := toTrainExamples(rc.p.valid, vocab)
+	if err != nil {
+		return err
+	}
+	rc.evalSets = map[string][]train.Example{metrics.SplitTrain: rc.trainSet}
+	if len(validSet) > 0 {
+		rc.evalSets[metrics.SplitValid] = validSet
+	}
+	tcfg := trainConfig(cfg, filepath.Join(rc.p.dir, checkpointsDir))
+	if rc.info.Data.PaddingShare, err = paddingShare(rc.trainSet, tcfg, rc.built.model.Context()); err != nil {
+		rc.log.Warn("padding share not recorded", "err", err)
+	}
+	if rc.trainer, err = train.New(be, rc.built.model, tcfg); err != nil {
+		return err
+	}
+	// Before a checkpoint is loaded: the weights the run starts from.
+	if rc.info.Model, err = modelStats(rc.trainer, rc.built.model, rc.p.tok); err != nil {
+		return err
+	}
+	rc.sc, err = newScorer(cfg, rc.p, vocab, rc.trainer, rc.built.generate)
+	return err
+}
+
+// train resumes from the latest checkpoint, if any, and trains to the last step, collecting the
+// metrics rows and writing them whenever a checkpoint is written.
+func (rc *recipe) train(ctx context.Context) error {
+	cfg := rc.cfg
+	resumed, err := rc.trainer.LoadLatestCheckpoint()
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	if resumed > 0 {
+		if rc.previous != nil {
+			rc.earlierS = rc.previous.Provenance.WallS
+		}
+		// Keep the metrics rows up to the checkpoint; the steps after it are trained again.
+		rc.steps, rc.evals = readUpTo(rc.p.dir, int64(resumed))
+		rc.sc.resume(rc.p.dir, int64(resumed))
+		rc.log.Info("resuming from checkpoint", "step", resumed)
+	}
+	bar := rc.r.newBar(rc.p.run.Name, rc.index, rc.total, cfg.Train.MaxSteps, resumed)
+	defer bar.finish()
+	hooks := train.Hooks{
+		OnStep: func(s train.StepMetrics) error {
+			rc.steps = append(rc.steps, metrics.Step{
+				Step: int64(s.Step), Epoch: s.Epoch, TrainLoss: s.TrainLoss, LR: s.LR, GradNorm: s.GradNorm,
+				Tokens: s.Tokens, TokensPerS: s.TokensPerS, ElapsedS: s.ElapsedS,
+			})
+			bar.step(s)
+			if rc.r.opts.AfterStep != nil {
+				rc.r.opts.AfterStep(rc.p.run, s.Step)
+			}
+			if rc.sc.due(s.Step) {
+				if _, err := rc.sc.score(s.Step); err != nil {
+					return err
+				}
+			}
+			if cfg.Train.CheckpointEvery > 0 && s.Step%cfg.Train.CheckpointEvery == 0 {
+				// The checkpoint of this step is written right after; keep metrics in step with it.
+				if err := rc.sc.write(rc.p.dir); err != nil {
+					return err
+				}
+				return writeMetrics(rc.p.dir, rc.steps, rc.evals)
+			}
+			return nil
+		},
+		OnEval: func(e train.EvalMetrics) error {
+			rc.evals = append(rc.evals, metrics.Eval{Step: int64(e.Step), Split: e.Split, Loss: e.Loss, TokenAccuracy: e.TokenAccuracy, Tokens: e.Tokens,
+				AnswerLoss: e.AnswerLoss, AnswerTokens: e.AnswerTokens})
+			return nil
+		},
+	}
+	_, err = rc.trainer.Run(ctx, rc.trainSet, rc.evalSets, hooks)
+	return err
+}
+
+// save keeps what the model kind saves after training (a pretrained model's fine-tuned
+// directory, after which its checkpoints are no longer needed) and scores the sample
+// completions.
+func (rc *recipe) save(context.Context) error {
+	if rc.built.save != nil {
+		if err := rc.built.save(rc.trainer, filepath.Join(rc.p.dir, modelDir)); err != nil {
+			return fmt.Errorf("save fine-tuned model: %w", err)
+		}
+		// model/ now holds the trained weights; the final checkpoint (weights plus AdamW state,
+		// three times their size) is only needed to resume an unfinished run.
+		if err := os.RemoveAll(filepath.Join(rc.p.dir, checkpointsDir)); err != nil {
+			return fmt.Errorf("remove checkpoints after saving the model: %w", err)
+		}
+	}
+	return rc.sc.final(rc.p.dir, rc.trainer.Step())
+}
+
+// record ends the run: its status from err, its summary, metrics.arrow, eval.arrow and run.json.
+func (rc *recipe) record(err error) Outcome {
+	info := &rc.info
+	info.Provenance.EndTime = now()
+	info.Provenance.WallS = rc.earlierS + info.Provenance.EndTime.Sub(info.Provenance.StartTime).Seconds()
+	info.Summary = metrics.SummarizeFor(rc.steps, rc.evals, rc.cfg.Data.EvalOn)
+	if rc.sc != nil {
+		info.Summary.AddGenerations(rc.sc.rows)
+	}
+	info.Status, info.Error = statusOf(err)
+	if werr := writeMetrics(rc.p.dir, rc.steps, rc.evals); werr != nil && err == nil {
+		info.Status, info.Error, err = metrics.StatusFailed, werr.Error(), werr
+	}
+	if werr := rc.sc.write(rc.p.dir); werr != nil && err == nil {
+		info.Status, info.Error, err = metrics.StatusFailed, werr.Error(), werr
+	}
+	if werr := metrics.WriteRunInfo(rc.infoPath, *info); werr != nil && err == nil {
+		err = werr
+	}
+	if info.Status == metrics.StatusOK {
+		rc.log.Info("run finished", "train_loss", info.Summary.TrainLoss, "eval_loss", info.Summary.EvalLoss, "answer_loss", info.Summary.AnswerLoss, "wall_s", round(info.Provenance.WallS))
+	} else {
+		rc.log.Error("run "+string(info.Status), "err", err)
+	}
+	return Outcome{Run: rc.p.run, Dir: rc.p.dir, Info: *info, Err: err}
+}
+
+// close releases what the model holds (memory-mapped weights).
+func (rc *recipe) close() {
+	if rc.built != nil && rc.built.close != nil {
+		if err := rc.built.close(); err != nil {
+			rc.log.Warn("releasing the model", "err", err)
+		}
+	}
+}
+
+// statusOf maps a run's error onto its status and the error text run.json keeps.
+func statusOf(err error) (metrics.Status, string) {
+	switch {
+	case err == nil:
+		return metrics.StatusOK, ""
+	case errors.Is(err, train.ErrDiverged):
+		return metrics.StatusDiverged, err.Error()
+	case errors.Is(err, context.Canceled):
+		return metrics.StatusInterrupted, err.Error()
+	default:
+		return metrics.StatusFailed, err.Error()
+	}
+}
+
+// catch runs f and returns its error, or the panic GoMLX raised while building or running a
+// graph, as an error. GoMLX reports graph errors by panicking; this is the one place in the
+// runner where such panics become errors.
+func catch(f func() error) error {
+	var err error
+	if perr := exceptions.TryCatch[error](func() { err = f() }); perr != nil {
+		return perr
+	}
+	return err
+}
+
+// writeMetrics writes metrics.arrow and eval.arrow.
+func writeMetrics(dir string, steps []metrics.Step, evals []metrics.Eval) error {
+	if err := metrics.WriteSteps(filepath.Join(dir, metrics.StepsFile), steps); err != nil {
+		return err
+	}
+	return metrics.WriteEvals(filepath.Join(dir, metrics.EvalsFile), evals)
+}
+
+// readUpTo reads the metrics rows of an interrupted run up to step.
+func readUpTo(dir string, step int64) ([]metrics.Step, []metrics.Eval) {
+	var steps []metrics.Step
+	var evals []metrics.Eval
+	if all, err := metrics.ReadSteps(filepath.Join(dir, metrics.StepsFile)); err == nil {
+		for _, s := range all {
+			if s.Step <= step {
+				steps = append(steps, s)
+			}
+		}
+	}
+	if all, err := metrics.ReadEvals(filepath.Join(dir, metrics.EvalsFile)); err == nil {
+		for _, e := range all {
+			if e.Step <= step {
+				evals = append(evals, e)
+			}
+		}
+	}
+	return steps, evals
+}
+
+// params converts the run's swept parameters for run.json.
+func params(run configs.Run) []metrics.Param {
+	out := make([]metrics.Param, len(run.Params))
+	for i, p := range run.Params {
+		out[i] = metrics.Param{Key: p.Key, Value: p.Value}
+	}
+	return out
+}
+
+// trainConfig maps the experiment's settings onto the trainer's.
+func trainConfig(cfg configs.Config, checkpointDir string) train.Config {
+	return train.Config{
+		MaxSteps:        cfg.Train.MaxSteps,
+		LR:              cfg.Train.LearningRate,
+		WarmupSteps:     cfg.Train.WarmupSteps,
+		WeightDecay:     cfg.Train.WeightDecay,
+		MaxGradNorm:     cfg.Train.MaxGradNorm,
+		BatchSize:       cfg.Train.BatchSize,
+		GradAccum:       cfg.Train.GradAccum,
+		EvalBatchSize:   cfg.Eval.BatchSize,
+		EvalLossAverage: cfg.Eval.LossAverage,
+		Seed:            uint64(cfg.Train.Seed),
+		Padding:         cfg.Data.Padding,
+		MaxLength:       cfg.Data.MaxLength,
+		EvalEvery:       cfg.Eval.Every,
+		CheckpointEvery: cfg.Train.CheckpointEvery,
+		CheckpointDir:   checkpointDir,
+		Pack:            cfg.Data.Packing,
+
+		DivergenceFactor: cfg.Train.DivergenceFactor,
+	}
+}
+
+func round(x float64) float64 { return math.Round(x*10) / 10 }

@@ -1,0 +1,151 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sftlab/sftlab/configs"
+	"github.com/sftlab/sftlab/metrics"
+	"github.com/sftlab/sftlab/train"
+)
+
+func TestStatusOf(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		want      metrics.Status
+		wantError bool
+	}{
+		{"finished", nil, metrics.StatusOK, false},
+		{"diverged", fmt.Errorf("step 3: %w", train.ErrDiverged), metrics.StatusDiverged, true},
+		{"interrupted", fmt.Errorf("step 3: %w", context.Canceled), metrics.StatusInterrupted, true},
+		{"failed", errors.New("disk full"), metrics.StatusFailed, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, text := statusOf(tt.err)
+			if got != tt.want || (text != "") != tt.wantError {
+				t.Errorf("statusOf(%v) = %s, %q; want %s with error text %v", tt.err, got, text, tt.want, tt.wantError)
+			}
+		})
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	modelDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(modelDir, "tokenizer.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bare := t.TempDir() // a model directory without a tokenizer
+	tests := []struct {
+		name       string
+		pretrained string
+		tokenizer  string
+		wantKind   modelKind
+		wantTokDir string
+	}{
+		{"gpt, built-in tokenizer", "", "", gptKind{}, ""},
+		{"gpt, data.tokenizer", "", "/tok", gptKind{}, "/tok"},
+		{"pretrained with its own tokenizer", modelDir, "", pretrainedKind{}, modelDir},
+		{"pretrained, data.tokenizer wins", modelDir, "/tok", pretrainedKind{}, "/tok"},
+		{"pretrained without a tokenizer", bare, "", pretrainedKind{}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := configs.Default()
+			cfg.Model.Pretrained, cfg.Data.Tokenizer = tt.pretrained, tt.tokenizer
+			if k := kindOf(cfg); k != tt.wantKind {
+				t.Errorf("kindOf = %T, want %T", k, tt.wantKind)
+			}
+			if got := TokenizerDir(cfg); got != tt.wantTokDir {
+				t.Errorf("TokenizerDir = %q, want %q", got, tt.wantTokDir)
+			}
+		})
+	}
+}
+
+// TestModelChecksStopTheSweep checks that a setting the model cannot honour stops the whole
+// sweep while it is prepared: no run starts, every problem is reported, nothing is recorded.
+func TestModelChecksStopTheSweep(t *testing.T) {
+	tests := []struct {
+		name string
+		sets []string
+		want []string
+	}{
+		{"pretrained vocabulary smaller than the tokenizer's", []string{"model.pretrained=../model/decoder/testdata/tiny"},
+			[]string{"config.json vocab_size", "is smaller than the 151669 tokens of the tokenizer"}},
+		{"pretrained directory missing", []string{"model.pretrained=/nonexistent/model"},
+			[]string{`model.pretrained: "/nonexistent/model" is not a directory`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := t.TempDir()
+			exp := smoke(t, out, tt.sets...)
+			sum, err := New(Options{}).Run(context.Background(), exp)
+			if err == nil {
+				t.Fatal("the sweep ran")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if len(sum.Outcomes) != 0 {
+				t.Errorf("%d runs started", len(sum.Outcomes))
+			}
+			if infos, _ := filepath.Glob(filepath.Join(out, "*", "*", metrics.RunInfoFile)); len(infos) != 0 {
+				t.Errorf("run.json written: %v", infos)
+			}
+		})
+	}
+}
+
+// TestLoadTrainedReportsLoadErrors loads runs whose model cannot be loaded: each must be an
+// error naming the problem, never a nil model without an error.
+func TestLoadTrainedReportsLoadErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	out := t.TempDir()
+	exp := smoke(t, out, "train.max_steps=2", "eval.samples=0")
+	if sum, err := New(Options{}).Run(context.Background(), exp); err != nil || sum.Failed() != 0 {
+		t.Fatalf("%v, %d failed", err, sum.Failed())
+	}
+	dir := RunDir(exp, exp.Runs[0])
+	if tr, err := LoadTrained(dir, ""); err != nil || tr == nil {
+		t.Fatalf("finished run: %v, %v", tr, err)
+	}
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+		want   string
+	}{
+		{"bad vocab.json", func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, vocabFile), []byte("{not json"), 0o644)
+		}, "vocab.json"},
+		{"no checkpoints", func(t *testing.T, dir string) {
+			os.RemoveAll(filepath.Join(dir, checkpointsDir))
+		}, "no checkpoint"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			copyDir := filepath.Join(t.TempDir(), "run")
+			if err := os.CopyFS(copyDir, os.DirFS(dir)); err != nil {
+				t.Fatal(err)
+			}
+			tt.damage(t, copyDir)
+			tr, err := LoadTrained(copyDir, "")
+			if err == nil || tr != nil {
+				t.Fatalf("LoadTrained = %v, %v; want an error", tr, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q lacks %q", err, tt.want)
+			}
+		})
+	}
+}
