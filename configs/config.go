@@ -116,6 +116,9 @@ type TrainConfig struct {
 	GradAccum int `yaml:"grad_accum"`
 	// CheckpointEvery is the checkpoint interval in steps; 0 writes no intermediate checkpoint.
 	CheckpointEvery int `yaml:"checkpoint_every"`
+	// DivergenceFactor ends a run as diverged when a step's training loss exceeds this
+	// multiple of the first step's loss; 0 disables the check (NaN or Inf always ends it).
+	DivergenceFactor float64 `yaml:"divergence_factor"`
 }
 
 // EvalConfig sets when and how evaluation runs.
@@ -271,15 +274,16 @@ func Default() Config {
 			EvalOn:        "valid",
 		},
 		Train: TrainConfig{
-			MaxSteps:        30,
-			LearningRate:    5e-5,
-			BatchSize:       2,
-			WarmupSteps:     3,
-			WeightDecay:     0,
-			MaxGradNorm:     1.0,
-			Seed:            42,
-			GradAccum:       1,
-			CheckpointEvery: 0,
+			MaxSteps:         30,
+			LearningRate:     5e-5,
+			BatchSize:        2,
+			WarmupSteps:      3,
+			WeightDecay:      0,
+			MaxGradNorm:      1.0,
+			Seed:             42,
+			GradAccum:        1,
+			CheckpointEvery:  0,
+			DivergenceFactor: 4,
 		},
 		Eval: EvalConfig{
 			Every:         0,

@@ -34,7 +34,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // writeFiles writes files (path → content) under dir.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
+func writeFiles(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, name)
@@ -49,7 +49,7 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 
 // inTempRepo makes a temporary repository root (with go.mod), writes files there and changes
 // into it, so that error messages carry short relative paths.
-func inTempRepo(t *testing.T, files map[string]string) {
+func inTempRepo(t testing.TB, files map[string]string) {
 	t.Helper()
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"go.mod": "module example.com/x\n"})

@@ -18,6 +18,9 @@
 // experiment file, the `--set` flags, and finally the sweep values of each run. A layer that sets
 // model.preset also sets the preset's dimensions (d_model, n_heads, n_layers, d_mlp, context),
 // except those the same layer sets explicitly; a later layer can still override them.
+// A `--set` of a key that the sweep varies (in sweep.grid, sweep.zip, or train.seed with
+// sweep.seeds) replaces that key's axis by a grid axis of the one value given, recorded in
+// [Experiment.SweepOverrides]; `--set 'sweep.grid.KEY=[...]'` sweeps other values instead.
 // The `name` key is not inherited: only the experiment file (or `--set name=...`) names an
 // experiment, and it defaults to the file's base name.
 //

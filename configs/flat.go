@@ -56,12 +56,14 @@ func flatten(v reflect.Value, prefix string, out map[string]any) {
 // they are shown or judged (report.*, regress.*), the sweep that produced the run (sweep.*), the
 // preset's label (model.preset: its dimensions are hashed), scoring completions during training
 // besides at the end (eval.generate_every; eval.samples and eval.max_new_tokens change the
-// recorded scores, so they count), checkpoint frequency (resuming is exact), where the GPU plugin lives
-// (backend.plugin; backend.name is hashed) and how a scheduler runs it (cluster.*).
+// recorded scores, so they count), checkpoint frequency (resuming is exact), the divergence
+// check (it only decides when a run is declared diverged, so a diverged run is trained again,
+// never reused), where the GPU plugin lives (backend.plugin; backend.name is hashed) and how a
+// scheduler runs it (cluster.*).
 func AffectsResults(key string) bool {
 	switch key {
 	case "name", "description", "output.dir", "model.preset", "eval.generate_every",
-		"train.checkpoint_every", "backend.plugin":
+		"train.checkpoint_every", "train.divergence_factor", "backend.plugin":
 		return false
 	}
 	for _, section := range []string{"report.", "regress.", "sweep.", "cluster."} {

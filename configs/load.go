@@ -2,6 +2,7 @@ package configs
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,6 +27,9 @@ type Experiment struct {
 	// Runs are the expanded sweep points, in expansion order: the grid keys sorted, the first
 	// varying slowest, then the zip axis, then the seeds. A file without a sweep has one run.
 	Runs []Run
+	// SweepOverrides are the --set flags of swept keys; each replaced its key's sweep axis by
+	// its one value (Base.Sweep holds the result). Commands log them.
+	SweepOverrides []SweepOverride
 }
 
 // Run is one point of an experiment's sweep.
@@ -64,11 +68,29 @@ func DefaultWithSets(sets []string) (Config, error) {
 	return exp.Base, nil
 }
 
+// DefaultMaxRuns is the largest sweep LoadWith expands when LoadOptions.MaxRuns is 0: a sweep
+// over it is far more likely a mistake (a list pasted into the wrong axis) than a plan.
+const DefaultMaxRuns = 1000
+
+// LoadOptions adjusts LoadWith.
+type LoadOptions struct {
+	// MaxRuns refuses, before expanding it, a sweep of more runs than this (the error gives
+	// the count); 0 means DefaultMaxRuns, a negative value no limit.
+	MaxRuns int
+}
+
 // Load reads the experiment file at path and its extends chain, applies the --set overrides
 // ("key=value", the value parsed as YAML, e.g. "train.learning_rate=1e-4"), decodes the result
 // strictly into Config, expands the sweep and validates every run. On any problem it returns an
-// ErrorList holding all of them, each naming its file, line and key path.
+// ErrorList holding all of them, each naming its file, line and key path. It expands sweeps of
+// any size; LoadWith can refuse large ones first.
 func Load(path string, sets []string) (*Experiment, error) {
+	return LoadWith(path, sets, LoadOptions{MaxRuns: -1})
+}
+
+// LoadWith is Load with options: with a run limit, a sweep that expands to more runs is
+// refused before any run is expanded, so the refusal takes no longer for 10^6 runs than for 10.
+func LoadWith(path string, sets []string, opts LoadOptions) (*Experiment, error) {
 	var errs ErrorList
 	sch := newConfigSchema()
 	var layers []*layer
@@ -99,6 +121,7 @@ func Load(path string, sets []string) (*Experiment, error) {
 	if base.Name == "" && path != "" {
 		base.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
+	overrides := applySetsToSweep(&base.Sweep, layers[len(layers)-1], &errs)
 	var shape ErrorList
 	base.Sweep.validateSweep(&shape)
 	for _, p := range shape {
@@ -116,7 +139,19 @@ func Load(path string, sets []string) (*Experiment, error) {
 		return nil, errs.sorted().Err()
 	}
 
-	exp := &Experiment{Name: base.Name, Path: path, Base: base}
+	limit := opts.MaxRuns
+	if limit == 0 {
+		limit = DefaultMaxRuns
+	}
+	if n := base.Sweep.size(); limit > 0 && n > limit {
+		p := locate(Problem{Key: "sweep", path: []string{"sweep"}}, layers)
+		p.Msg = fmt.Sprintf("expands to %d runs, more than the limit of %d: allow them with --max-runs %d, or sweep fewer values", n, limit, n)
+		if n == math.MaxInt {
+			p.Msg = fmt.Sprintf("expands to more than %d runs, far more than the limit of %d: sweep fewer values", n, limit)
+		}
+		return nil, append(errs, p).sorted().Err()
+	}
+	exp := &Experiment{Name: base.Name, Path: path, Base: base, SweepOverrides: overrides}
 	for _, l := range layers[:len(layers)-1] {
 		exp.Files = append([]string{l.file}, exp.Files...)
 	}
@@ -158,7 +193,9 @@ func (exp *Experiment) expand(merged *koanf.Koanf, layers []*layer) ErrorList {
 		cfg.Name, cfg.Description = exp.Base.Name, exp.Base.Description
 		runErrs := validateDecoded(cfg, decodeErrs)
 		for _, p := range runErrs {
-			if origin, ok := pt.origin[p.Key]; ok {
+			if slices.ContainsFunc(exp.SweepOverrides, func(o SweepOverride) bool { return o.Key == p.Key }) {
+				p = locate(p, layers) // the value is the --set's
+			} else if origin, ok := pt.origin[p.Key]; ok {
 				q := locate(Problem{path: origin}, layers)
 				p.File, p.Line = q.File, q.Line
 			} else {

@@ -22,6 +22,16 @@ var (
 	nameRegex = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 )
 
+// CheckName refuses an experiment name that could not name a folder of its own under runs/,
+// reports/ or baselines/: it must start with a letter or digit and hold only letters, digits,
+// '.', '_' and '-', so that no name reaches outside those folders (as "../x" would).
+func CheckName(name string) error {
+	if !nameRegex.MatchString(name) {
+		return fmt.Errorf("%q is not a valid experiment name: use letters, digits, '.', '_' and '-', starting with a letter or digit (it names a folder)", name)
+	}
+	return nil
+}
+
 // Validate checks every value against its allowed range and returns all problems at once, as
 // an ErrorList whose Problems name the key path (Load adds the file and line). It checks the
 // sweep's shape but not the swept values, which Load checks run by run.
@@ -56,8 +66,10 @@ func (c Config) validate(errs *ErrorList) {
 		}
 	}
 
-	if c.Name != "" && !nameRegex.MatchString(c.Name) {
-		errs.add(p("name"), "%q is not a valid experiment name: use letters, digits, '.', '_' and '-' (it names a folder)", c.Name)
+	if c.Name != "" {
+		if err := CheckName(c.Name); err != nil {
+			errs.add(p("name"), "%v", err)
+		}
 	}
 
 	m := c.Model
@@ -142,6 +154,10 @@ func (c Config) validate(errs *ErrorList) {
 	nonNegative("train.seed", t.Seed)
 	positive("train.grad_accum", t.GradAccum)
 	nonNegative("train.checkpoint_every", t.CheckpointEvery)
+	nonNegativeFloat("train.divergence_factor", t.DivergenceFactor)
+	if t.DivergenceFactor > 0 && t.DivergenceFactor <= 1 {
+		errs.add(p("train.divergence_factor"), "must be > 1 (a multiple of the first step's loss) or 0 to disable the check, got %v", t.DivergenceFactor)
+	}
 
 	e := c.Eval
 	nonNegative("eval.every", e.Every)

@@ -7,14 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/sftlab/sftlab/internal/arrowguard"
 	"github.com/sftlab/sftlab/tokenizer"
 )
 
@@ -28,72 +29,115 @@ const (
 	colMessages    = "messages"
 )
 
-// loadParquet reads records from a Parquet file.
+// loadParquet reads records from a Parquet file. The reader's memory is bounded by the file's
+// size and its panics on corrupt input become errors (see internal/arrowguard).
 func loadParquet(path string) ([]Record, error) {
-	f, err := os.Open(path)
+	f, size, err := openSized(path)
 	if err != nil {
-		return nil, fmt.Errorf("dataset %s: %w", path, err)
+		return nil, err
 	}
 	defer f.Close()
-	mem := memory.NewGoAllocator()
-	tbl, err := pqarrow.ReadTable(context.Background(), f, parquet.NewReaderProperties(mem), pqarrow.ArrowReadProperties{}, mem)
-	if err != nil {
-		return nil, fmt.Errorf("dataset %s: not a readable Parquet file: %w", path, err)
-	}
-	defer tbl.Release()
-	tr := array.NewTableReader(tbl, 1<<16)
-	defer tr.Release()
+	return readParquet(path, f, size)
+}
+
+// readParquet reads records from the Parquet file r of size bytes; path names it in errors.
+func readParquet(path string, r parquet.ReaderAtSeeker, size int64) ([]Record, error) {
+	mem := arrowguard.NewAllocator(arrowguard.Budget(size))
 	cr := columnReader{path: path}
-	for tr.Next() {
-		if err := cr.add(tr.RecordBatch()); err != nil {
-			return nil, err
+	err := arrowguard.Read("dataset "+path, func() error {
+		props := parquet.NewReaderProperties(mem)
+		tbl, err := pqarrow.ReadTable(context.Background(), r, props, pqarrow.ArrowReadProperties{}, mem)
+		if err != nil {
+			return fmt.Errorf("dataset %s: not a readable Parquet file: %w", path, err)
 		}
+		defer tbl.Release()
+		tr := array.NewTableReader(tbl, 1<<16)
+		defer tr.Release()
+		for tr.Next() {
+			if err := cr.add(tr.RecordBatch()); err != nil {
+				return err
+			}
+		}
+		if err := tr.Err(); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("dataset %s: %w", path, err)
+		}
+		return nil
+	})
+	return cr.recs, err
+}
+
+// openSized opens the dataset file at path and returns its size.
+func openSized(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("dataset %s: %w", path, err)
 	}
-	if err := tr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("dataset %s: %w", path, err)
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("dataset %s: %w", path, err)
 	}
-	return cr.recs, nil
+	return f, st.Size(), nil
 }
 
 // loadArrow reads records from an Arrow IPC file (the random-access "file" format, also called
-// Feather v2) or, failing that, an Arrow IPC stream.
+// Feather v2) or, failing that, an Arrow IPC stream. As for Parquet, memory is bounded by the
+// file's size and corrupt input is an error.
 func loadArrow(path string) ([]Record, error) {
-	f, err := os.Open(path)
+	f, size, err := openSized(path)
 	if err != nil {
-		return nil, fmt.Errorf("dataset %s: %w", path, err)
+		return nil, err
 	}
 	defer f.Close()
+	return readArrowData(path, f, size)
+}
+
+// readArrowData reads records from the Arrow IPC file or stream f of size bytes; path names it
+// in errors.
+func readArrowData(path string, f ipc.ReadAtSeeker, size int64) ([]Record, error) {
+	opts := []ipc.Option{ipc.WithAllocator(arrowguard.NewAllocator(arrowguard.Budget(size))),
+		ipc.WithMetadataSizeLimit(size), ipc.WithBodySizeLimit(size)}
 	cr := columnReader{path: path}
-	if fr, ferr := ipc.NewFileReader(f); ferr == nil {
-		defer fr.Close()
-		for i := range fr.NumRecords() {
-			batch, err := fr.RecordBatch(i)
+	err := arrowguard.Read("dataset "+path, func() error {
+		if arrowguard.IsFile(f, size) {
+			if err := arrowguard.CheckFile(f, size); err != nil {
+				return fmt.Errorf("dataset %s: %w", path, err)
+			}
+			fr, err := ipc.NewFileReader(f, opts...)
 			if err != nil {
-				return nil, fmt.Errorf("dataset %s: record batch %d: %w", path, i, err)
+				return fmt.Errorf("dataset %s: not a readable Arrow IPC file: %w", path, err)
 			}
-			if err := cr.add(batch); err != nil {
-				return nil, err
+			defer fr.Close()
+			for i := range fr.NumRecords() {
+				batch, err := fr.RecordBatch(i)
+				if err != nil {
+					return fmt.Errorf("dataset %s: record batch %d: %w", path, i, err)
+				}
+				if err := cr.add(batch); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if err := arrowguard.CheckStream(f, size); err != nil {
+			return fmt.Errorf("dataset %s: not an Arrow IPC file or stream: %w", path, err)
+		}
+		sr, err := ipc.NewReader(f, opts...)
+		if err != nil {
+			return fmt.Errorf("dataset %s: not an Arrow IPC file or stream: %w", path, err)
+		}
+		defer sr.Release()
+		for sr.Next() {
+			if err := cr.add(sr.RecordBatch()); err != nil {
+				return err
 			}
 		}
-		return cr.recs, nil
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("dataset %s: %w", path, err)
-	}
-	sr, err := ipc.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("dataset %s: not an Arrow IPC file or stream: %w", path, err)
-	}
-	defer sr.Release()
-	for sr.Next() {
-		if err := cr.add(sr.RecordBatch()); err != nil {
-			return nil, err
+		if err := sr.Err(); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("dataset %s: %w", path, err)
 		}
-	}
-	if err := sr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("dataset %s: %w", path, err)
-	}
-	return cr.recs, nil
+		return nil
+	})
+	return cr.recs, err
 }
 
 // columnReader turns record batches of one file into Records, counting rows across batches so
@@ -117,16 +161,23 @@ func (c *columnReader) add(batch arrow.RecordBatch) error {
 		if len(idx) == 0 {
 			return nil, nil
 		}
-		return batch.Column(idx[0]), nil
+		col := batch.Column(idx[0])
+		if col.Len() != int(batch.NumRows()) {
+			return nil, fmt.Errorf("dataset %s: column %q: %d values in a batch of %d rows (corrupt file)", c.path, name, col.Len(), batch.NumRows())
+		}
+		return col, nil
 	}
 	strCol := func(name string) (stringColumn, error) {
-		col, _ := column(name)
-		if col == nil {
-			return nil, nil
+		col, err := column(name)
+		if col == nil || err != nil {
+			return nil, err
 		}
 		s, ok := col.(stringColumn)
 		if !ok {
 			return nil, fmt.Errorf("dataset %s: column %q has type %s, want a string column", c.path, name, col.DataType())
+		}
+		if err := arrowguard.ValidateColumn(col); err != nil {
+			return nil, fmt.Errorf("dataset %s: column %q: corrupt: %w", c.path, name, err)
 		}
 		return s, nil
 	}
@@ -134,7 +185,15 @@ func (c *columnReader) add(batch arrow.RecordBatch) error {
 	if err != nil {
 		return err
 	}
-	msgCol, _ := column(colMessages)
+	msgCol, err := column(colMessages)
+	if err != nil {
+		return err
+	}
+	if msgCol != nil {
+		if err := arrowguard.ValidateColumn(msgCol); err != nil {
+			return fmt.Errorf("dataset %s: column %q: corrupt: %w", c.path, colMessages, err)
+		}
+	}
 	var instr, input, output stringColumn
 	if msgCol == nil {
 		if instr, err = strCol(colInstruction); err != nil {
@@ -175,6 +234,9 @@ func (c *columnReader) add(batch arrow.RecordBatch) error {
 				return fmt.Errorf("dataset %s: row %d: %w", c.path, row, err)
 			}
 		}
+		if err := checkText(r); err != nil {
+			return fmt.Errorf("dataset %s: row %d: %w", c.path, row, err)
+		}
 		c.recs = append(c.recs, r)
 	}
 	c.rows += int(batch.NumRows())
@@ -188,8 +250,15 @@ func messagesAt(col arrow.Array, i int) ([]tokenizer.Message, error) {
 		return nil, errors.New("null: want a list of {role, content}")
 	}
 	if s, ok := col.(stringColumn); ok {
+		text := s.Value(i)
+		if len(text) > MaxRecordBytes {
+			return nil, errTooLarge(len(text))
+		}
+		if !utf8.ValidString(text) {
+			return nil, errors.New("not valid UTF-8: write the file's strings as UTF-8")
+		}
 		var raw []rawMessage
-		if err := json.Unmarshal([]byte(s.Value(i)), &raw); err != nil {
+		if err := json.Unmarshal([]byte(text), &raw); err != nil {
 			return nil, fmt.Errorf("bad JSON: %w", err)
 		}
 		msgs := make([]tokenizer.Message, len(raw))
@@ -246,4 +315,27 @@ func fieldNames(schema *arrow.Schema) []string {
 		names[i] = schema.Field(i).Name
 	}
 	return names
+}
+
+// checkText refuses a record read from a Parquet or Arrow row whose text is larger than
+// MaxRecordBytes or not valid UTF-8 (Arrow strings should be UTF-8, but nothing checks it).
+func checkText(r Record) error {
+	fields := []struct{ name, text string }{{colTask, r.Task}, {colInstruction, r.Instruction}, {colInput, r.Input}, {colOutput, r.Output}}
+	for j, m := range r.Messages {
+		fields = append(fields, struct{ name, text string }{fmt.Sprintf("%s[%d].role", colMessages, j), m.Role},
+			struct{ name, text string }{fmt.Sprintf("%s[%d].content", colMessages, j), m.Content})
+	}
+	size := 0
+	for _, f := range fields {
+		size += len(f.text)
+	}
+	if size > MaxRecordBytes {
+		return errTooLarge(size)
+	}
+	for _, f := range fields {
+		if !utf8.ValidString(f.text) {
+			return fmt.Errorf("column %q is not valid UTF-8: write the file's strings as UTF-8", f.name)
+		}
+	}
+	return nil
 }

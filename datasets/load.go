@@ -10,12 +10,43 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sftlab/sftlab/tokenizer"
 )
 
 // BuiltinPrefix starts a dataset spec that names a built-in dataset, as in "builtin:teaching_zh".
 const BuiltinPrefix = "builtin:"
+
+// MaxRecordBytes bounds one record of a dataset file: a JSONL line, one record of a .json
+// file, or the text fields of one Parquet or Arrow row together. 1 MiB is some 300,000 tokens
+// of Chinese text, far beyond any context; a larger record is refused with its line or row,
+// before anything tokenizes it.
+const MaxRecordBytes = 1 << 20
+
+// errTooLarge describes a record over MaxRecordBytes.
+func errTooLarge(size int) error {
+	return fmt.Errorf("record of %d bytes exceeds the limit of %d bytes (1 MiB, datasets.MaxRecordBytes): shorten or split it", size, MaxRecordBytes)
+}
+
+// checkUTF8 returns an error naming the first byte of data that is not valid UTF-8 (its byte
+// column in its line), with the number of lines before that one, or nil. Go's JSON decoder
+// would silently turn such bytes into U+FFFD, and the model would train on that.
+func checkUTF8(data []byte) (linesBefore int, err error) {
+	if utf8.Valid(data) {
+		return 0, nil
+	}
+	bad := 0
+	for bad < len(data) {
+		r, size := utf8.DecodeRune(data[bad:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		bad += size
+	}
+	col := bad - bytes.LastIndexByte(data[:bad], '\n')
+	return bytes.Count(data[:bad], []byte{'\n'}), fmt.Errorf("byte %d of the line (0x%02x) is not valid UTF-8: save the file as UTF-8 (e.g. iconv -f GBK -t UTF-8)", col, data[bad])
+}
 
 // Load reads the records named by spec: "builtin:NAME" for a built-in dataset, or a path to a
 // .jsonl/.ndjson (one record per line), .json (an array of records, or objects one after
@@ -226,9 +257,11 @@ func loadJSONL(path string) ([]Record, error) {
 // readJSONL reads one JSON record per line from r; blank lines are skipped. name is used in errors.
 func readJSONL(name string, r io.Reader) ([]Record, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
+	// Room for a line of MaxRecordBytes with its line end; anything longer stops the scan.
+	sc.Buffer(make([]byte, 0, 64<<10), MaxRecordBytes+2)
 	var j jsonRecords
-	for line := 1; sc.Scan(); line++ {
+	line := 1
+	for ; sc.Scan(); line++ {
 		text := bytes.TrimSpace(sc.Bytes())
 		if line == 1 {
 			text = bytes.TrimPrefix(text, []byte("\ufeff"))
@@ -236,11 +269,19 @@ func readJSONL(name string, r io.Reader) ([]Record, error) {
 		if len(text) == 0 {
 			continue
 		}
+		if len(text) > MaxRecordBytes {
+			return nil, fmt.Errorf("dataset %s:%d: %w", name, line, errTooLarge(len(text)))
+		}
+		if _, err := checkUTF8(sc.Bytes()); err != nil {
+			return nil, fmt.Errorf("dataset %s:%d: %w", name, line, err)
+		}
 		if err := j.add(text); err != nil {
 			return nil, fmt.Errorf("dataset %s:%d: %w (each line must be one JSON object)", name, line, err)
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, fmt.Errorf("dataset %s:%d: line longer than %d bytes: %w", name, line, MaxRecordBytes, errTooLarge(MaxRecordBytes+1))
+	} else if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", name, err)
 	}
 	return j.recs, nil
@@ -252,8 +293,16 @@ func loadJSON(path string) ([]Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", path, err)
 	}
+	return parseJSON(path, data)
+}
+
+// parseJSON reads the records of the .json file data; path names it in errors.
+func parseJSON(path string, data []byte) ([]Record, error) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	lineAt := func(off int64) int { return 1 + bytes.Count(data[:off], []byte{'\n'}) }
+	if n, err := checkUTF8(data); err != nil {
+		return nil, fmt.Errorf("dataset %s:%d: %w", path, 1+n, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if trimmed := bytes.TrimLeft(data, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
 		// Not an array but objects one after another: JSON lines under a .json name.
@@ -272,6 +321,9 @@ func loadJSON(path string) ([]Record, error) {
 		var elem json.RawMessage
 		if err := dec.Decode(&elem); err != nil {
 			return nil, fmt.Errorf("dataset %s:%d: record %d: bad JSON: %w", path, line, i, err)
+		}
+		if len(elem) > MaxRecordBytes {
+			return nil, fmt.Errorf("dataset %s:%d: record %d: %w", path, line, i, errTooLarge(len(elem)))
 		}
 		if err := j.add(elem); err != nil {
 			return nil, fmt.Errorf("dataset %s:%d: record %d: %w", path, line, i, err)
@@ -296,6 +348,9 @@ func readJSONObjects(path string, data []byte, dec *json.Decoder, lineAt func(in
 		}
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s:%d: record %d: bad JSON: %w", path, line, i, err)
+		}
+		if len(elem) > MaxRecordBytes {
+			return nil, fmt.Errorf("dataset %s:%d: record %d: %w", path, line, i, errTooLarge(len(elem)))
 		}
 		if err := j.add(elem); err != nil {
 			return nil, fmt.Errorf("dataset %s:%d: record %d: %w", path, line, i, err)

@@ -62,7 +62,7 @@ func writeFile(t *testing.T, name, content string) string {
 }
 
 // recordBatch builds an Arrow record batch holding recs in the alpaca or the chat column layout.
-func recordBatch(t *testing.T, recs []Record) arrow.RecordBatch {
+func recordBatch(t testing.TB, recs []Record) arrow.RecordBatch {
 	t.Helper()
 	msgType := arrow.StructOf(arrow.Field{Name: "role", Type: arrow.BinaryTypes.String},
 		arrow.Field{Name: "content", Type: arrow.BinaryTypes.String})
@@ -96,14 +96,14 @@ func recordBatch(t *testing.T, recs []Record) arrow.RecordBatch {
 	return b.NewRecordBatch()
 }
 
-func writeParquet(t *testing.T, recs []Record) string {
+func writeParquet(t testing.TB, recs []Record) string {
 	t.Helper()
 	batch := recordBatch(t, recs)
 	defer batch.Release()
 	return writeParquetBatch(t, batch)
 }
 
-func writeParquetBatch(t *testing.T, batch arrow.RecordBatch) string {
+func writeParquetBatch(t testing.TB, batch arrow.RecordBatch) string {
 	t.Helper()
 	tbl := array.NewTableFromRecords(batch.Schema(), []arrow.RecordBatch{batch})
 	defer tbl.Release()
@@ -119,7 +119,7 @@ func writeParquetBatch(t *testing.T, batch arrow.RecordBatch) string {
 	return path
 }
 
-func writeArrow(t *testing.T, recs []Record) string {
+func writeArrow(t testing.TB, recs []Record) string {
 	t.Helper()
 	batch := recordBatch(t, recs)
 	defer batch.Release()

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sftlab/sftlab/internal/arrowguard"
 	"github.com/sftlab/sftlab/internal/atomicfile"
 )
 
@@ -137,7 +138,18 @@ func writeArrow(path string, schema *arrow.Schema, fill func(*array.RecordBuilde
 // ReadSteps reads every row of a metrics.arrow file.
 func ReadSteps(path string) ([]Step, error) {
 	var rows []Step
-	err := readArrow(path, func(c columns, n int) error {
+	err := openArrow(path, func(r ipc.ReadAtSeeker, size int64) error {
+		var err error
+		rows, err = readSteps(path, r, size)
+		return err
+	})
+	return rows, err
+}
+
+// readSteps reads the rows of the metrics.arrow file r of size bytes; path names it in errors.
+func readSteps(path string, r ipc.ReadAtSeeker, size int64) ([]Step, error) {
+	var rows []Step
+	err := readArrow(path, r, size, func(c columns, n int) error {
 		step, e1 := c.int64("step")
 		epoch, e2 := c.float64("epoch")
 		loss, e3 := c.float64("train_loss")
@@ -164,7 +176,18 @@ func ReadSteps(path string) ([]Step, error) {
 // answer_tokens columns existed read with AnswerLoss NaN and AnswerTokens 0.
 func ReadEvals(path string) ([]Eval, error) {
 	var rows []Eval
-	err := readArrow(path, func(c columns, n int) error {
+	err := openArrow(path, func(r ipc.ReadAtSeeker, size int64) error {
+		var err error
+		rows, err = readEvals(path, r, size)
+		return err
+	})
+	return rows, err
+}
+
+// readEvals reads the rows of the eval.arrow file r of size bytes; path names it in errors.
+func readEvals(path string, r ipc.ReadAtSeeker, size int64) ([]Eval, error) {
+	var rows []Eval
+	err := readArrow(path, r, size, func(c columns, n int) error {
 		step, e1 := c.int64("step")
 		split, e2 := c.string("split")
 		loss, e3 := c.float64("loss")
@@ -184,28 +207,45 @@ func ReadEvals(path string) ([]Eval, error) {
 	return rows, err
 }
 
-// readArrow opens an Arrow IPC file and calls each with every record batch.
-func readArrow(path string, each func(c columns, n int) error) error {
+// openArrow opens the file at path and calls read with it and its size.
+func openArrow(path string, read func(r ipc.ReadAtSeeker, size int64) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	r, err := ipc.NewFileReader(f, ipc.WithAllocator(memory.NewGoAllocator()))
+	st, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("%s: not an Arrow IPC file (rewrite it with metrics.WriteSteps/WriteEvals): %w", path, err)
+		return err
 	}
-	defer r.Close()
-	for i := range r.NumRecords() {
-		rec, err := r.RecordBatch(i)
+	return read(f, st.Size())
+}
+
+// readArrow calls each with every record batch of the Arrow IPC file f of size bytes. The
+// reader's memory is bounded by the file's size and its panics on a corrupt file become errors
+// (see internal/arrowguard), so a damaged metrics file is reported, never crashed on.
+func readArrow(path string, f ipc.ReadAtSeeker, size int64, each func(c columns, n int) error) error {
+	return arrowguard.Read(path, func() error {
+		if err := arrowguard.CheckFile(f, size); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		r, err := ipc.NewFileReader(f, ipc.WithAllocator(arrowguard.NewAllocator(arrowguard.Budget(size))),
+			ipc.WithMetadataSizeLimit(size), ipc.WithBodySizeLimit(size))
 		if err != nil {
-			return fmt.Errorf("%s: record batch %d: %w", path, i, err)
+			return fmt.Errorf("%s: not an Arrow IPC file (rewrite it with metrics.WriteSteps/WriteEvals): %w", path, err)
 		}
-		if err := each(columns{rec}, int(rec.NumRows())); err != nil {
-			return fmt.Errorf("%s: record batch %d: %w", path, i, err)
+		defer r.Close()
+		for i := range r.NumRecords() {
+			rec, err := r.RecordBatch(i)
+			if err != nil {
+				return fmt.Errorf("%s: record batch %d: %w", path, i, err)
+			}
+			if err := each(columns{rec}, int(rec.NumRows())); err != nil {
+				return fmt.Errorf("%s: record batch %d: %w", path, i, err)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // columns looks up typed columns of a record batch by name. Null values read as zero (integers),
@@ -217,7 +257,14 @@ func (c columns) column(name string) (arrow.Array, error) {
 	if len(idx) == 0 {
 		return nil, fmt.Errorf("column %q missing", name)
 	}
-	return c.rec.Column(idx[0]), nil
+	col := c.rec.Column(idx[0])
+	if col.Len() != int(c.rec.NumRows()) {
+		return nil, fmt.Errorf("column %q: %d values in a batch of %d rows (corrupt file)", name, col.Len(), c.rec.NumRows())
+	}
+	if err := arrowguard.ValidateColumn(col); err != nil {
+		return nil, fmt.Errorf("column %q: corrupt: %w", name, err)
+	}
+	return col, nil
 }
 
 func (c columns) int64(name string) (func(int) int64, error) {

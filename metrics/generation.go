@@ -5,6 +5,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 )
 
 // GenerationsFile holds the scores of the greedy completions of held-out prompts.
@@ -57,7 +58,19 @@ func WriteGenerations(path string, rows []Generation) error {
 // ReadGenerations reads every row of a generation.arrow file.
 func ReadGenerations(path string) ([]Generation, error) {
 	var rows []Generation
-	err := readArrow(path, func(c columns, n int) error {
+	err := openArrow(path, func(r ipc.ReadAtSeeker, size int64) error {
+		var err error
+		rows, err = readGenerations(path, r, size)
+		return err
+	})
+	return rows, err
+}
+
+// readGenerations reads the rows of the generation.arrow file r of size bytes; path names it
+// in errors.
+func readGenerations(path string, r ipc.ReadAtSeeker, size int64) ([]Generation, error) {
+	var rows []Generation
+	err := readArrow(path, r, size, func(c columns, n int) error {
 		step, e1 := c.int64("step")
 		split, e2 := c.string("split")
 		prompts, e3 := c.int64("prompts")

@@ -150,6 +150,11 @@ func ReadConfig(path string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseConfig(path, data)
+}
+
+// parseConfig flattens the config.yaml data; path names it in errors.
+func parseConfig(path string, data []byte) (map[string]any, error) {
 	var tree map[string]any
 	if err := yaml.Unmarshal(data, &tree); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -164,6 +169,11 @@ func ReadSamples(path string) ([]Sample, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseSamples(path, data)
+}
+
+// parseSamples decodes the samples.jsonl data; path names it in errors.
+func parseSamples(path string, data []byte) ([]Sample, error) {
 	var out []Sample
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)

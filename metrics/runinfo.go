@@ -19,7 +19,7 @@ type Status string
 const (
 	StatusOK          Status = "ok"          // trained to max_steps and evaluated
 	StatusFailed      Status = "failed"      // stopped by an error (see RunInfo.Error)
-	StatusDiverged    Status = "diverged"    // stopped because the loss became NaN or Inf
+	StatusDiverged    Status = "diverged"    // stopped because the loss became NaN or Inf, or rose above train.divergence_factor × the first step's
 	StatusRunning     Status = "running"     // started and not finished (or killed without a trace)
 	StatusInterrupted Status = "interrupted" // stopped by a signal; resumable from its checkpoint
 )
@@ -296,6 +296,11 @@ func ReadRunInfo(path string) (RunInfo, error) {
 	if err != nil {
 		return RunInfo{}, err
 	}
+	return parseRunInfo(path, data)
+}
+
+// parseRunInfo decodes the run.json data; path names it in errors.
+func parseRunInfo(path string, data []byte) (RunInfo, error) {
 	info := RunInfo{Summary: EmptySummary()}
 	if err := json.Unmarshal(data, &info); err != nil {
 		return RunInfo{}, fmt.Errorf("%s: %w", path, err)

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -111,7 +114,17 @@ func Record(experiment string, runs []Run, now time.Time) (Baseline, error) {
 	if len(bad) > 0 {
 		return Baseline{}, fmt.Errorf("baseline %s: runs not finished: %s: rerun them before recording a baseline", experiment, strings.Join(bad, ", "))
 	}
-	sorted := append([]Run(nil), runs...)
+	sorted := make([]Run, len(runs))
+	for i, r := range runs {
+		// A metric the run did not measure (NaN, e.g. eval_loss with data.eval_on: train) is
+		// left out: JSON cannot hold it, and there is nothing to gate.
+		r.Metrics = maps.Clone(r.Metrics)
+		maps.DeleteFunc(r.Metrics, func(_ string, v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) })
+		if len(r.Metrics) == 0 {
+			return Baseline{}, fmt.Errorf("baseline %s: run %s measured none of %s: nothing to gate", experiment, r.Name, strings.Join(Metrics, ", "))
+		}
+		sorted[i] = r
+	}
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
 	return Baseline{Experiment: experiment, Recorded: now.UTC(), Runs: sorted}, nil
 }
@@ -126,23 +139,97 @@ func Save(path string, b Baseline) error {
 	return atomicfile.WriteFile(path, data)
 }
 
-// LoadBaseline reads a baseline written by [Save].
+// MaxBaselineSize is the largest baseline file LoadBaseline reads. A baseline holds a few
+// numbers per run, so even a sweep of thousands of runs stays far below it.
+const MaxBaselineSize = 64 << 20
+
+// LoadBaseline reads a baseline written by [Save] and checks that it can gate anything (see
+// [ParseBaseline]).
 func LoadBaseline(path string) (Baseline, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return Baseline{}, fmt.Errorf("baseline %s: not found: record one with `sftlab baseline NAME`", path)
 		}
 		return Baseline{}, fmt.Errorf("baseline %s: %w", path, err)
 	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxBaselineSize+1))
+	if err != nil {
+		return Baseline{}, fmt.Errorf("baseline %s: %w", path, err)
+	}
+	if len(data) > MaxBaselineSize {
+		return Baseline{}, fmt.Errorf("baseline %s: larger than %d MiB, not a baseline written by `sftlab baseline`", path, MaxBaselineSize>>20)
+	}
+	return ParseBaseline(path, data)
+}
+
+// ParseBaseline decodes the baseline JSON data read from path (which only names it in errors)
+// and refuses one that cannot gate anything: unknown fields, no experiment name, no runs, a
+// run without a name or recorded twice, a run that did not finish (status other than ok), a
+// run without metrics, or a metric the gate does not know. Such a baseline would otherwise
+// pass every check, since there is nothing to compare.
+func ParseBaseline(path string, data []byte) (Baseline, error) {
 	var b Baseline
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
 		return Baseline{}, fmt.Errorf("baseline %s: invalid JSON: %w", path, err)
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Baseline{}, fmt.Errorf("baseline %s: invalid JSON: data after the baseline object", path)
+	}
+	if err := b.validate(); err != nil {
+		return Baseline{}, fmt.Errorf("baseline %s: unusable: %w; record it again with `sftlab baseline NAME`", path, err)
+	}
 	return b, nil
 }
+
+// validate reports every reason why b cannot gate anything.
+func (b Baseline) validate() error {
+	var errs []error
+	if b.Experiment == "" {
+		errs = append(errs, errors.New("no experiment name"))
+	}
+	if len(b.Runs) == 0 {
+		errs = append(errs, errors.New("no runs"))
+	}
+	seen := make(map[string]bool, len(b.Runs))
+	for i, r := range b.Runs {
+		name := fmt.Sprintf("run %d", i+1)
+		if r.Name == "" {
+			errs = append(errs, fmt.Errorf("%s: no name", name))
+		} else {
+			name = fmt.Sprintf("run %q", r.Name)
+			if seen[r.Name] {
+				errs = append(errs, fmt.Errorf("%s: recorded twice", name))
+			}
+			seen[r.Name] = true
+		}
+		if r.Status != "ok" {
+			errs = append(errs, fmt.Errorf("%s: status %q, want ok: a baseline holds finished runs", name, r.Status))
+		}
+		if len(r.Metrics) == 0 {
+			errs = append(errs, fmt.Errorf("%s: no metrics", name))
+		}
+		for _, m := range sortedKeys(r.Metrics) {
+			if !slices.Contains(Metrics, m) {
+				errs = append(errs, fmt.Errorf("%s: unknown metric %q, want %s", name, m, strings.Join(Metrics, ", ")))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// CheckExperiment refuses a baseline recorded for another experiment than name.
+func (b Baseline) CheckExperiment(name string) error {
+	if b.Experiment != name {
+		return fmt.Errorf("recorded for experiment %q, not %q: give this experiment's baseline (--baseline baselines/%s.json) or record one with `sftlab baseline %s`", b.Experiment, name, name, name)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // Verdict is the outcome for one metric of one run.
 type Verdict string
@@ -178,6 +265,9 @@ type Result struct {
 // Failed reports whether the gate fails: a regression, a missing or failed run, or, in strict
 // mode, an improvement beyond tolerance (the baseline is then out of date).
 func (r Result) Failed() bool {
+	if r.compared() == 0 {
+		return true
+	}
 	for _, row := range r.Rows {
 		switch row.Verdict {
 		case Regressed, Missing, Failed:
@@ -191,9 +281,23 @@ func (r Result) Failed() bool {
 	return false
 }
 
+// compared counts the metrics that were compared with the baseline.
+func (r Result) compared() int {
+	n := 0
+	for _, row := range r.Rows {
+		if row.Metric != "" && row.Verdict != Missing {
+			n++
+		}
+	}
+	return n
+}
+
 // Problems lists one line per row that makes the gate fail.
 func (r Result) Problems() []string {
 	var out []string
+	if r.compared() == 0 {
+		out = append(out, "nothing compared: no current run matches a finished run of the baseline with a metric both measured")
+	}
 	for _, row := range r.Rows {
 		if row.Verdict == Pass || (row.Verdict == Improved && !r.Strict) {
 			continue

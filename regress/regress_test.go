@@ -2,6 +2,7 @@ package regress
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -190,6 +191,44 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}
 }
 
+// TestParseBaselineRefusesUnusable checks that a baseline that could not fail the gate, since
+// it holds nothing to compare, is refused with the reason.
+func TestParseBaselineRefusesUnusable(t *testing.T) {
+	const okRun = `{"id": "a1", "name": "format=sft", "status": "ok", "metrics": {"eval_loss": 2.5}, "provenance": {}}`
+	tests := []struct {
+		name, json, wantErr string
+	}{
+		{"empty object", `{}`, "no experiment name"},
+		{"no runs", `{"experiment": "smoke", "runs": []}`, "no runs"},
+		{"null runs", `{"experiment": "smoke", "runs": null}`, "no runs"},
+		{"run without metrics", `{"experiment": "smoke", "runs": [{"name": "format=sft", "status": "ok", "metrics": {}}]}`, `run "format=sft": no metrics`},
+		{"run with metrics missing", `{"experiment": "smoke", "runs": [{"name": "format=sft", "status": "ok"}]}`, `run "format=sft": no metrics`},
+		{"failed run", `{"experiment": "smoke", "runs": [{"name": "format=sft", "status": "failed", "metrics": {"eval_loss": 2}}]}`, `run "format=sft": status "failed", want ok`},
+		{"run without status", `{"experiment": "smoke", "runs": [{"name": "format=sft", "metrics": {"eval_loss": 2}}]}`, `status "", want ok`},
+		{"run without name", `{"experiment": "smoke", "runs": [{"status": "ok", "metrics": {"eval_loss": 2}}]}`, "run 1: no name"},
+		{"run twice", `{"experiment": "smoke", "runs": [` + okRun + `,` + okRun + `]}`, `run "format=sft": recorded twice`},
+		{"unknown metric", `{"experiment": "smoke", "runs": [{"name": "a", "status": "ok", "metrics": {"eval_los": 2}}]}`, `unknown metric "eval_los"`},
+		{"unknown field", `{"experiment": "smoke", "runz": []}`, "invalid JSON"},
+		{"trailing data", `{"experiment": "smoke", "runs": [` + okRun + `]} {}`, "data after the baseline object"},
+		{"not JSON", `experiment: smoke`, "invalid JSON"},
+		{"usable", `{"experiment": "smoke", "runs": [` + okRun + `]}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := ParseBaseline("b.json", []byte(tt.json))
+			if tt.wantErr == "" {
+				if err != nil || len(b.Runs) != 1 {
+					t.Fatalf("err = %v, %d runs; want the baseline", err, len(b.Runs))
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "b.json") {
+				t.Fatalf("err = %v, want one naming b.json and %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
 func TestFile(t *testing.T) {
 	tests := []struct {
 		name, kernel, want string
@@ -228,5 +267,82 @@ func TestFromRunInfoCoversMetrics(t *testing.T) {
 	}
 	if len(got) != len(Metrics) {
 		t.Errorf("runs give %d metrics, the gate knows %d", len(got), len(Metrics))
+	}
+}
+
+func TestLoadBaselineRefusesHugeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "huge.json")
+	if err := os.WriteFile(path, []byte(`{"experiment": "`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, MaxBaselineSize+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadBaseline(path); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("err = %v, want the size refused", err)
+	}
+}
+
+func TestCheckExperiment(t *testing.T) {
+	b := Baseline{Experiment: "smoke"}
+	if err := b.CheckExperiment("smoke"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CheckExperiment("lr_sweep"); err == nil || !strings.Contains(err.Error(), `recorded for experiment "smoke", not "lr_sweep"`) {
+		t.Fatalf("err = %v, want the two names", err)
+	}
+}
+
+// TestCompareNothingMatches checks that a gate with no baseline run to compare fails, naming
+// the cause, even when the current runs all finished.
+func TestCompareNothingMatches(t *testing.T) {
+	base := Baseline{Experiment: "smoke", Runs: []Run{run("format=chat", 3, 0.4)}}
+	tests := []struct {
+		name    string
+		current []Run
+	}{
+		{"other names", []Run{run("format=sft", 3, 0.4)}},
+		{"no current runs", nil},
+		{"no common metric", []Run{{Name: "format=chat", Status: "ok", Metrics: map[string]float64{}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := Compare(base, tt.current, nil, false)
+			if !res.Failed() {
+				t.Fatalf("gate passed with nothing compared:\n%s", res.Markdown())
+			}
+			if text := strings.Join(res.Problems(), "\n"); !strings.Contains(text, "nothing compared") {
+				t.Errorf("problems do not say nothing was compared:\n%s", text)
+			}
+		})
+	}
+	// An empty baseline (never loadable, but a value of the type) fails too.
+	if res := Compare(Baseline{Experiment: "smoke"}, []Run{run("a", 1, 0.5)}, nil, false); !res.Failed() {
+		t.Fatalf("empty baseline passed:\n%s", res.Markdown())
+	}
+}
+
+// TestRecordDropsUnmeasured checks that a metric a run did not measure (NaN) is left out of the
+// baseline, which JSON could not otherwise hold, and that a run measuring nothing is refused.
+func TestRecordDropsUnmeasured(t *testing.T) {
+	r := run("a", 1, 0.5)
+	r.Metrics[EvalLoss] = math.NaN()
+	base, err := Record("smoke", []Run{r}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := base.Runs[0].Metrics[EvalLoss]; ok || len(base.Runs[0].Metrics) != 3 {
+		t.Fatalf("metrics %v, want eval_loss left out", base.Runs[0].Metrics)
+	}
+	if !math.IsNaN(r.Metrics[EvalLoss]) {
+		t.Fatal("Record changed its argument's metrics")
+	}
+	if err := Save(filepath.Join(t.TempDir(), "b.json"), base); err != nil {
+		t.Fatal(err)
+	}
+	nan := math.NaN()
+	_, err = Record("smoke", []Run{{Name: "a", Status: "ok", Metrics: map[string]float64{EvalLoss: nan, TrainLoss: nan}}}, time.Now())
+	if err == nil || !strings.Contains(err.Error(), "measured none") {
+		t.Fatalf("err = %v, want a run without any metric refused", err)
 	}
 }

@@ -60,6 +60,9 @@ func (k gptKind) loadTrained(runDir string, cfg configs.Config, be compute.Backe
 		if err := json.Unmarshal(data, vocab); err != nil {
 			return nil, fmt.Errorf("%s: %w", vocabPath, err)
 		}
+		if vocab.FullSize() != size {
+			return nil, fmt.Errorf("%s: maps ids of a %d-token vocabulary, but the run's tokenizer has %d tokens", vocabPath, vocab.FullSize(), size)
+		}
 		size = vocab.Size()
 	case errors.Is(err, fs.ErrNotExist) && cfg.Model.Vocab != "compact":
 	default:

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gomlx/compute"
 	mlmodel "github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/support/exceptions"
 
 	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/model/decoder"
@@ -115,16 +114,17 @@ func Merge(runDir, outDir string) (err error) {
 	if err != nil {
 		return err
 	}
-	err = exceptions.TryCatch[error](func() {
-		var m *decoder.Model
-		var store *mlmodel.Store
-		if m, store, err = loadBaseWithAdapter(runDir, cfg); err != nil {
-			return
+	// catch keeps the closure's error: TryCatch's own result (nil without a panic) would
+	// overwrite it, and a failed merge would report success.
+	err = catch(func() error {
+		m, store, err := loadBaseWithAdapter(runDir, cfg)
+		if err != nil {
+			return err
 		}
-		if err = m.SaveMerged(store, outDir, dtype); err != nil {
-			return
+		if err := m.SaveMerged(store, outDir, dtype); err != nil {
+			return err
 		}
-		err = copyModelFiles(TokenizerDir(cfg), cfg.Model.Pretrained, outDir)
+		return copyModelFiles(TokenizerDir(cfg), cfg.Model.Pretrained, outDir)
 	})
 	if err != nil {
 		return fmt.Errorf("merge run %s: %w", runDir, err)

@@ -60,15 +60,16 @@ func hasTokenizer(dir string) bool {
 	return false
 }
 
-// check reads the model directory's config.json and checks that the tokenizer and the lengths
-// fit the model.
+// check reads the model directory's config.json, checks the headers of its weight files
+// against it (decoder.CheckDir, so that a bad model.safetensors stops the sweep before any
+// training starts), and checks that the tokenizer and the lengths fit the model.
 func (k pretrainedKind) check(cfg configs.Config, tok *tokenizer.Tokenizer) error {
 	dir := cfg.Model.Pretrained
 	info, err := os.Stat(dir)
 	if err != nil || !info.IsDir() {
 		return fmt.Errorf("model.pretrained: %q is not a directory: give a local Hugging Face model directory of a Llama, Qwen2 or Qwen3 model (config.json, *.safetensors, tokenizer.json), e.g. --set model.pretrained=/models/Qwen3-4B, downloaded with `huggingface-cli download Qwen/Qwen3-4B --local-dir /models/Qwen3-4B`", dir)
 	}
-	qc, err := decoder.LoadConfig(filepath.Join(dir, hfConfigFile))
+	qc, err := decoder.CheckDir(dir)
 	if err != nil {
 		return fmt.Errorf("model.pretrained: %w", err)
 	}

@@ -392,6 +392,8 @@ func trainConfig(cfg configs.Config, checkpointDir string) train.Config {
 		CheckpointEvery: cfg.Train.CheckpointEvery,
 		CheckpointDir:   checkpointDir,
 		Pack:            cfg.Data.Packing,
+
+		DivergenceFactor: cfg.Train.DivergenceFactor,
 	}
 }
 

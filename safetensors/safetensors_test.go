@@ -420,29 +420,3 @@ func TestWriteSourcesShortData(t *testing.T) {
 		t.Error("a failed write left the file behind")
 	}
 }
-
-// FuzzParse checks that no header, however corrupt, makes Parse panic or accept out-of-range data.
-func FuzzParse(f *testing.F) {
-	f.Add(rawFile(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, 8))
-	f.Add(rawFile(`{"__metadata__":{"k":"v"},"a":{"dtype":"BF16","shape":[1,2],"data_offsets":[0,4]}}`, 4))
-	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, '{'})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		file, err := Parse("fuzz", data)
-		if err != nil {
-			return
-		}
-		for _, name := range file.Names() {
-			info, raw, err := file.Raw(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			size, _ := info.DType.Size()
-			if len(raw) != info.NumElements()*size {
-				t.Fatalf("%s: %d bytes for %v × %s", name, len(raw), info.Shape, info.DType)
-			}
-			if _, _, err := file.Float32(name); err != nil && !strings.Contains(err.Error(), "cannot be converted") {
-				t.Fatal(err)
-			}
-		}
-	})
-}

@@ -92,6 +92,9 @@ func loadFS(fsys fs.FS, dir string) (*Tokenizer, error) {
 	return t, nil
 }
 
+// maxTokenizerSize bounds the size of a gzipped tokenizer.json once unpacked; Qwen3's is 11 MB.
+const maxTokenizerSize = 512 << 20
+
 // readGzip reads and decompresses a gzip file.
 func readGzip(fsys fs.FS, name string) ([]byte, error) {
 	f, err := fsys.Open(name)
@@ -104,8 +107,11 @@ func readGzip(fsys fs.FS, name string) ([]byte, error) {
 		return nil, fmt.Errorf("gunzip: %w", err)
 	}
 	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, zr); err != nil {
+	if _, err := io.Copy(&buf, io.LimitReader(zr, maxTokenizerSize+1)); err != nil {
 		return nil, fmt.Errorf("gunzip: %w (the file is damaged or truncated)", err)
+	}
+	if buf.Len() > maxTokenizerSize {
+		return nil, fmt.Errorf("gunzip: unpacks to more than %d MiB, far more than any tokenizer.json (corrupt file?)", maxTokenizerSize>>20)
 	}
 	return buf.Bytes(), nil
 }
@@ -207,6 +213,9 @@ func parse(data []byte, tokPath string, cfgData []byte, cfgPath string) (*Tokeni
 	if !isNull(tj.Padding) {
 		return nil, fail("padding", "unsupported (set it to null; padding is done by the caller)")
 	}
+	// An id beyond the file's size would size the id table from a corrupt number, not from
+	// the file (an embedding's rows are counted from 0, and a file holds fewer tokens than bytes).
+	t.maxID = len(data)
 	if err := t.setModel(tj.Model, fail); err != nil {
 		return nil, err
 	}
@@ -224,6 +233,11 @@ func parse(data []byte, tokPath string, cfgData []byte, cfgPath string) (*Tokeni
 	}
 	if err := t.setAdded(tj.AddedTokens, fail); err != nil {
 		return nil, err
+	}
+	for _, id := range slices.Concat(t.prefix, t.suffix) {
+		if id < 0 || id >= len(t.tokens) || t.tokens[id] == "" {
+			return nil, fail("post_processor", "TemplateProcessing adds id %d, which is neither in model.vocab nor an added token", id)
+		}
 	}
 	if err := t.setConfig(cfgData, cfgPath); err != nil {
 		return nil, err
@@ -251,7 +265,7 @@ func (t *Tokenizer) setModel(m *modelJSON, fail func(field, format string, args 
 	case isNull(m.Merges):
 		return fail("model.merges", "missing")
 	}
-	v, err := parseVocab(m.Vocab)
+	v, err := parseVocab(m.Vocab, t.maxID)
 	if err != nil {
 		return fail("model.vocab", "%v", err)
 	}
@@ -443,6 +457,8 @@ func (t *Tokenizer) setAdded(list []addedTokenJSON, fail func(field, format stri
 			return fail(field, "empty content")
 		case a.ID < 0:
 			return fail(field, "negative id %d", a.ID)
+		case a.ID >= t.maxID:
+			return fail(field, "id %d is beyond %d, the size of tokenizer.json in bytes, so it cannot be an embedding's row (corrupt file?)", a.ID, t.maxID)
 		case a.SingleWord || a.LStrip || a.RStrip:
 			return fail(field, "single_word, lstrip and rstrip are unsupported (want false)")
 		}

@@ -234,6 +234,20 @@ func TestLoadErrors(t *testing.T) {
 		{"lstrip added token", edited(func(m map[string]any) {
 			m["added_tokens"].([]any)[0].(map[string]any)["lstrip"] = true
 		}), false, &cfg, []string{`added_tokens[0] ("<|end|>")`, "lstrip"}},
+		{"added token id of 10^18", edited(func(m map[string]any) {
+			m["added_tokens"].([]any)[0].(map[string]any)["id"] = int64(1e18)
+		}), false, &cfg, []string{`added_tokens[0] ("<|end|>")`, "id 1000000000000000000 is beyond"}},
+		{"added token id near 2^31", edited(func(m map[string]any) {
+			m["added_tokens"].([]any)[0].(map[string]any)["id"] = 1<<31 - 2
+		}), false, &cfg, []string{`added_tokens[0] ("<|end|>")`, "id 2147483646 is beyond"}},
+		{"vocabulary id near 2^31", edited(func(m map[string]any) { m["model"].(map[string]any)["vocab"].(map[string]any)["Ġworld"] = 1<<31 - 2 }),
+			false, &cfg, []string{"model.vocab", `entry "Ġworld": id 2147483646 is beyond`}},
+		{"two entries share an id", edited(func(m map[string]any) { m["model"].(map[string]any)["vocab"].(map[string]any)["Ġworld"] = 5 }),
+			false, &cfg, []string{"model.vocab", "share id 5"}},
+		{"template id outside the vocabulary", edited(func(m map[string]any) {
+			pp := m["post_processor"].(map[string]any)["processors"].([]any)[1].(map[string]any)
+			pp["special_tokens"] = map[string]any{"<|end|>": map[string]any{"id": "<|end|>", "ids": []int{305}, "tokens": []string{"<|end|>"}}}
+		}), false, &cfg, []string{"post_processor", "adds id 305"}},
 		{"invalid config", good, false, &badCfg, []string{"tokenizer_config.json: invalid JSON"}},
 		{"unknown eos token", good, false, &unknownEOS, []string{"eos_token", `"<|nope|>" is not in tokenizer.json`}},
 	}

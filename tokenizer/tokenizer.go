@@ -34,6 +34,7 @@ type Tokenizer struct {
 	prefix, suffix []int        // ids the post-processor puts around a single sequence
 	special        []int        // ids of special added tokens, sorted
 	vocabSize      int
+	maxID          int // while loading: ids must be below it (the size of tokenizer.json)
 	eos, pad       int
 	hash           string
 	chat           chatTemplate // the directory's chat template

@@ -171,8 +171,11 @@ type rawVocab struct {
 	ids    map[string]int32 // bytes -> id
 }
 
-// parseVocab reads model.vocab, a JSON object from byte-level symbol strings to ids.
-func parseVocab(raw []byte) (rawVocab, error) {
+// parseVocab reads model.vocab, a JSON object from byte-level symbol strings to ids, each id
+// below limit (the size of tokenizer.json: ids are an embedding's rows, numbered from 0, and
+// a file cannot hold more entries than it has bytes), so that the id table it allocates stays
+// proportional to the file. Two entries may not share an id.
+func parseVocab(raw []byte, limit int) (rawVocab, error) {
 	s := &jsonScanner{data: raw}
 	if err := s.expect('{'); err != nil {
 		return rawVocab{}, err
@@ -205,6 +208,9 @@ func parseVocab(raw []byte) (rawVocab, error) {
 		if err != nil {
 			return rawVocab{}, fmt.Errorf("entry %q: %w", sym, err)
 		}
+		if id >= limit {
+			return rawVocab{}, fmt.Errorf("entry %q: id %d is beyond %d, the size of tokenizer.json in bytes, so the ids cannot be an embedding's rows counted from 0 (corrupt file?)", sym, id, limit)
+		}
 		maxID = max(maxID, id)
 		entries = append(entries, entry{int32(start), int32(len(arena)), int32(id)})
 		if more, err = s.more('}'); err != nil {
@@ -213,11 +219,16 @@ func parseVocab(raw []byte) (rawVocab, error) {
 	}
 	all := string(arena)
 	v := rawVocab{tokens: make([]string, maxID+1), ids: make(map[string]int32, len(entries))}
+	used := make([]bool, maxID+1)
 	for _, e := range entries {
 		tok := all[e.start:e.end]
 		if _, dup := v.ids[tok]; dup {
 			return rawVocab{}, fmt.Errorf("duplicate entry for bytes %q", tok)
 		}
+		if used[e.id] {
+			return rawVocab{}, fmt.Errorf("entries %q and %q share id %d", v.tokens[e.id], tok, e.id)
+		}
+		used[e.id] = true
 		v.tokens[e.id] = tok
 		v.ids[tok] = e.id
 	}

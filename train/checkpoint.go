@@ -23,8 +23,8 @@ import (
 //
 //	latest              name of the newest complete checkpoint, e.g. "step-00000020"
 //	step-00000020/
-//	  state.json        step, data position, tokens seen, the run's trajectory settings, and
-//	                    the variable table (path, dims, byte offset)
+//	  state.json        step, data position, tokens seen, the first step's loss, the run's
+//	                    trajectory settings, and the variable table (path, dims, byte offset)
 //	  tensors.bin       every variable (weights, AdamW m and v) as little-endian float32
 //
 // The data order needs no saved generator state: each epoch's permutation is drawn from a PCG
@@ -46,6 +46,7 @@ type checkpointState struct {
 	Step      int             `json:"step"`
 	Position  position        `json:"position"`
 	Tokens    int64           `json:"tokens"`
+	StartLoss float64         `json:"start_loss,omitempty"` // the first step's loss, for the divergence check
 	Settings  trajectory      `json:"settings"`
 	Variables []checkpointVar `json:"variables"`
 }
@@ -86,6 +87,11 @@ func (t *Trainer) SaveCheckpoint() error {
 	dir := t.cfg.CheckpointDir
 	name := fmt.Sprintf("step-%08d", t.step)
 	fail := func(err error) error { return fmt.Errorf("train: checkpoint %s: %w", filepath.Join(dir, name), err) }
+	// Saving removes the older step-* folders of dir: never through a link, whose target may
+	// hold anything (another run's checkpoints, say).
+	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return fail(fmt.Errorf("%s is a symbolic link: checkpoints replace the step-* folders of their folder, which is not done through a link; remove the link (to keep runs on another disk, point output.dir there)", dir))
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(err)
 	}
@@ -94,7 +100,7 @@ func (t *Trainer) SaveCheckpoint() error {
 		return fail(err)
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
-	st := checkpointState{Step: t.step, Position: t.pos, Tokens: t.tokens, Settings: t.cfg.trajectory()}
+	st := checkpointState{Step: t.step, Position: t.pos, Tokens: t.tokens, StartLoss: t.startLoss, Settings: t.cfg.trajectory()}
 	vars := slices.Concat(t.params, t.moments)
 	err = atomicfile.Write(filepath.Join(tmp, tensorsFile), func(w io.Writer) error {
 		bw := bufio.NewWriter(w)
@@ -148,6 +154,7 @@ func (t *Trainer) SaveCheckpoint() error {
 		return fail(err)
 	}
 	for _, e := range entries {
+		// e.IsDir is false for a link, so a linked step-* folder is never followed.
 		if e.IsDir() && strings.HasPrefix(e.Name(), "step-") && e.Name() != name {
 			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 				return fail(err)
@@ -220,6 +227,6 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 			return fail("variable %q: %v", cv.Path, err)
 		}
 	}
-	t.step, t.pos, t.tokens = st.Step, st.Position, st.Tokens
+	t.step, t.pos, t.tokens, t.startLoss = st.Step, st.Position, st.Tokens, st.StartLoss
 	return nil
 }

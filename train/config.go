@@ -3,6 +3,7 @@ package train
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Padding strategies for batches.
@@ -33,6 +34,9 @@ type Config struct {
 	// PackedModel). Batches still hold BatchSize examples, so every step sees the same examples
 	// as unpacked and its loss is the same up to float rounding; only the padding shrinks.
 	Pack bool
+	// DivergenceFactor ends training as diverged when a step's loss exceeds this multiple of
+	// the first step's loss; 0 disables the check (a NaN or infinite loss always ends it).
+	DivergenceFactor float64
 }
 
 // Validate reports every problem of c at once.
@@ -73,6 +77,9 @@ func (c Config) Validate() error {
 		}
 	default:
 		bad("padding", "must be %q or %q, got %q", PadLongest, PadMaxLength, c.Padding)
+	}
+	if !(c.DivergenceFactor >= 0) || math.IsInf(c.DivergenceFactor, 0) {
+		bad("divergence_factor", "must be a finite number ≥ 0 (0 disables the check), got %g", c.DivergenceFactor)
 	}
 	switch c.EvalLossAverage {
 	case "", AverageTokens, AverageBatches:

@@ -19,8 +19,9 @@ import (
 	"github.com/sftlab/sftlab/model"
 )
 
-// ErrDiverged is returned (wrapped, with the step) when the training loss becomes NaN or ±Inf.
-var ErrDiverged = errors.New("training diverged: loss is not finite")
+// ErrDiverged is returned (wrapped, with the step and the reason) when the training loss
+// becomes NaN or ±Inf, or rises above Config.DivergenceFactor times the first step's loss.
+var ErrDiverged = errors.New("training diverged")
 
 // StepMetrics describes one optimizer step.
 type StepMetrics struct {
@@ -78,9 +79,10 @@ type Trainer struct {
 	moments []*mlmodel.Variable // AdamW m and v, interleaved per parameter
 	accum   []*mlmodel.Variable // float32 gradient sums per parameter, only with GradAccum > 1
 
-	step   int      // optimizer steps done
-	pos    position // data position of the next batch
-	tokens int64    // non-padding input tokens seen
+	step      int      // optimizer steps done
+	pos       position // data position of the next batch
+	tokens    int64    // non-padding input tokens seen
+	startLoss float64  // the first step's loss, the reference of DivergenceFactor; 0 = not known yet
 
 	stepExec, evalExec, genExec *mlmodel.Exec
 	microExec, applyExec        *mlmodel.Exec // the accumulated step, only with GradAccum > 1
@@ -359,10 +361,7 @@ func (t *Trainer) trainBatch(b *batch) (loss, gradNorm float64, err error) {
 	gradNorm = float64(tensors.ToScalar[float32](out[1]))
 	t.step++
 	t.tokens += int64(b.tokens)
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, gradNorm, fmt.Errorf("train: step %d: loss %v: %w", t.step, loss, ErrDiverged)
-	}
-	return loss, gradNorm, nil
+	return loss, gradNorm, t.checkDiverged(loss)
 }
 
 // trainAccumulated runs one optimizer step over the micro-batches bs (GradAccum > 1): their
@@ -408,10 +407,25 @@ func (t *Trainer) trainAccumulated(bs []*batch) (loss, gradNorm float64, err err
 	gradNorm = float64(tensors.ToScalar[float32](out[0]))
 	t.step++
 	t.tokens += int64(tokens)
+	return loss, gradNorm, t.checkDiverged(loss)
+}
+
+// checkDiverged returns ErrDiverged, wrapped with the step and the reason, when the loss of the
+// step just done is not finite or exceeds DivergenceFactor times the first step's loss (the
+// loss of the initial weights). The first loss seen is the reference; a checkpoint keeps it.
+func (t *Trainer) checkDiverged(loss float64) error {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, gradNorm, fmt.Errorf("train: step %d: loss %v: %w", t.step, loss, ErrDiverged)
+		return fmt.Errorf("train: step %d: loss %v is not finite: %w", t.step, loss, ErrDiverged)
 	}
-	return loss, gradNorm, nil
+	if t.startLoss <= 0 {
+		t.startLoss = loss
+		return nil
+	}
+	if f := t.cfg.DivergenceFactor; f > 0 && loss > f*t.startLoss {
+		return fmt.Errorf("train: step %d: loss %.6g is more than %g × the first step's loss %.6g (divergence_factor %g; 0 disables the check): %w",
+			t.step, loss, f, t.startLoss, f, ErrDiverged)
+	}
+	return nil
 }
 
 // Run trains until cfg.MaxSteps, evaluating every split of evalSets every cfg.EvalEvery steps
@@ -419,8 +433,9 @@ func (t *Trainer) trainAccumulated(bs []*batch) (loss, gradNorm float64, err err
 // at the end when cfg.CheckpointDir is set. Each optimizer step consumes cfg.GradAccum
 // micro-batches of cfg.BatchSize examples (one batch when GradAccum ≤ 1), in the order of one
 // batch of BatchSize·GradAccum examples; the last step of an epoch may have fewer. It continues
-// from the trainer's state: call LoadLatestCheckpoint first to resume. It stops early, with the error, on a hook error, ctx cancellation or a
-// non-finite loss (errors.Is(err, ErrDiverged)).
+// from the trainer's state: call LoadLatestCheckpoint first to resume. It stops early, with the
+// error, on a hook error, ctx cancellation or a diverged loss (errors.Is(err, ErrDiverged)): not
+// finite, or above cfg.DivergenceFactor times the first step's loss.
 func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[string][]Example, hooks Hooks) (Result, error) {
 	res := Result{Evals: map[string]EvalMetrics{}}
 	if len(trainSet) == 0 {

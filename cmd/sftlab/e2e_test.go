@@ -125,6 +125,20 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("regress on unchanged code: exit %d\n%s\n%s", code, out, errOut)
 	}
 
+	// A baseline none of whose runs is a run of the experiment fails the gate: nothing is compared.
+	data, err := os.ReadFile(baseline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := filepath.Join(tmp, "baselines", "renamed.json")
+	if err := os.WriteFile(renamed, []byte(strings.ReplaceAll(string(data), `"name": "format=`, `"name": "masking=`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = sftlab(t, "regress", exp, "--set", set, "--baseline", renamed, "--out", gate, "--quiet")
+	if code != 1 || !strings.Contains(errOut, "nothing compared") || !strings.Contains(errOut, "masking=sft: MISSING") {
+		t.Fatalf("regress against a baseline of other runs: exit %d, want 1 naming the missing runs\n%s\n%s", code, out, errOut)
+	}
+
 	// A planted regression: a much smaller learning rate trains less; the gate names eval_loss.
 	code, out, errOut = sftlab(t, "regress", exp, "--set", set, "--set", "train.learning_rate=1e-5",
 		"--baseline", baseline, "--out", gate, "--quiet")

@@ -112,8 +112,9 @@ reports/NAME/regress.md.
 Tolerances come from the experiment's regress.tolerances (abs and rel per metric); a metric
 without one must match exactly, which holds on the backend that recorded the baseline since
 runs are bit-reproducible. The exit status is 1 when a metric is worse than its tolerance, a
-baseline run is missing or a run failed; improvements beyond tolerance are reported and fail
-only with --strict.`,
+baseline run is missing, a run failed or nothing could be compared; improvements beyond
+tolerance are reported and fail only with --strict. It is 2 when the baseline is unusable
+(no runs, a run without metrics or not finished, recorded for another experiment).`,
 		Example: `  sftlab regress smoke
   sftlab regress smoke --set data.masking=pad     # check a proposed change`,
 		Args: cobra.ExactArgs(1),
@@ -143,6 +144,9 @@ func regressRun(ctx context.Context, opts *regressOpts) error {
 	base, err := regress.LoadBaseline(bpath)
 	if err != nil {
 		return &exitError{code: 2, err: err}
+	}
+	if err := base.CheckExperiment(exp.Name); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("baseline %s: %w", bpath, err)}
 	}
 	if err := regress.CheckKernels(bpath, base, backend.SIMDKernel()); err != nil {
 		return &exitError{code: 2, err: err}

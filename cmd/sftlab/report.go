@@ -85,6 +85,11 @@ func reportRun(o *reportOpts) error {
 	} else if len(o.sets) > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("report %s: --set needs the experiment file %s, which does not exist", name, experimentPath(name))}
 	}
+	// The name is a folder under the runs folder and under reports/: validated as run
+	// validates it, so that "../x" reaches outside neither.
+	if err := configs.CheckName(name); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("report: %w; read runs from elsewhere with --runs and write elsewhere with --out", err)}
+	}
 	if runsDir == "" {
 		runsDir = configs.Default().Output.Dir
 	}

@@ -97,6 +97,7 @@ func runExperiment(ctx context.Context, g *globalOpts, exp *configs.Experiment, 
 	opts.Progress = g.stderr
 	if !opts.Quiet {
 		opts.Logger = g.logger()
+		logSweepOverrides(opts.Logger, exp)
 	}
 	if opts.Code == (runner.CodeVersion{}) {
 		wd, _ := os.Getwd()

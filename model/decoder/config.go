@@ -278,6 +278,21 @@ func LoadConfig(path string) (Config, error) {
 	return ParseConfig(path, data)
 }
 
+// maxDims bounds each dimension far above every published model of the supported families
+// (Llama 3.1 405B: hidden_size 16384, 126 layers, 128 heads; Qwen3-235B-A22B: vocab 151,936),
+// so that a corrupt config.json is refused before anything is sized from it, and so that no
+// product of dimensions (NumParams, a weight's element count) can overflow an int.
+var maxDims = map[string]int{
+	"vocab_size":              1 << 24,
+	"hidden_size":             1 << 16,
+	"intermediate_size":       1 << 20,
+	"num_hidden_layers":       1 << 12,
+	"num_attention_heads":     1 << 10,
+	"num_key_value_heads":     1 << 10,
+	"head_dim":                1 << 12,
+	"max_position_embeddings": 1 << 24,
+}
+
 // Validate reports every problem of c at once.
 func (c Config) Validate() error {
 	var errs []error
@@ -296,6 +311,8 @@ func (c Config) Validate() error {
 	for _, p := range positive {
 		if p.v <= 0 {
 			errs = append(errs, fmt.Errorf("key %q: must be > 0, got %d", p.key, p.v))
+		} else if limit := maxDims[p.key]; p.v > limit {
+			errs = append(errs, fmt.Errorf("key %q: %d exceeds %d, far beyond any model of these families (corrupt config.json?)", p.key, p.v, limit))
 		}
 	}
 	if c.NumKeyValueHeads > 0 && c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
@@ -304,11 +321,14 @@ func (c Config) Validate() error {
 	if c.HeadDim%2 != 0 {
 		errs = append(errs, fmt.Errorf("key \"head_dim\": rotary embeddings need an even head_dim, got %d", c.HeadDim))
 	}
-	if c.RMSNormEps <= 0 {
-		errs = append(errs, fmt.Errorf("key \"rms_norm_eps\": must be > 0, got %g", c.RMSNormEps))
+	if !(c.RMSNormEps > 0) || math.IsInf(c.RMSNormEps, 0) {
+		errs = append(errs, fmt.Errorf("key \"rms_norm_eps\": must be a finite number > 0, got %g", c.RMSNormEps))
 	}
-	if c.RopeTheta <= 0 {
-		errs = append(errs, fmt.Errorf("key \"rope_theta\": must be > 0, got %g", c.RopeTheta))
+	if !(c.RopeTheta > 0) || math.IsInf(c.RopeTheta, 0) {
+		errs = append(errs, fmt.Errorf("key \"rope_theta\": must be a finite number > 0, got %g", c.RopeTheta))
+	}
+	if math.IsNaN(c.InitializerRange) || math.IsInf(c.InitializerRange, 0) || c.InitializerRange < 0 {
+		errs = append(errs, fmt.Errorf("key \"initializer_range\": must be a finite number ≥ 0, got %g", c.InitializerRange))
 	}
 	if c.RopeScaling != nil {
 		if err := c.RopeScaling.validate("rope_scaling"); err != nil {

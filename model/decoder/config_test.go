@@ -143,6 +143,10 @@ func TestParseConfig(t *testing.T) {
 		{name: "heads not divisible", json: strings.Replace(qwen3_4B, `"num_key_value_heads": 8`, `"num_key_value_heads": 5`, 1), wantErr: "not a multiple of num_key_value_heads=5"},
 		{name: "several problems at once", json: `{"model_type":"llama","hidden_size":8,"mlp_bias":true}`, wantErr: `key "vocab_size": must be > 0`},
 		{name: "not json", json: `{"vocab_size":`, wantErr: "unexpected end of JSON"},
+		{name: "a million layers", json: strings.Replace(qwen3_4B, `"num_hidden_layers": 36`, `"num_hidden_layers": 1000000`, 1), wantErr: `key "num_hidden_layers": 1000000 exceeds 4096`},
+		{name: "huge vocabulary", json: strings.Replace(qwen3_4B, `"vocab_size": 151936`, `"vocab_size": 4611686018427387904`, 1), wantErr: `key "vocab_size": 4611686018427387904 exceeds 16777216`},
+		{name: "dimensions whose product overflows", json: strings.Replace(strings.Replace(qwen3_4B, `"hidden_size": 2560`, `"hidden_size": 4294967296`, 1), `"intermediate_size": 9728`, `"intermediate_size": 4294967296`, 1), wantErr: `key "hidden_size": 4294967296 exceeds 65536`},
+		{name: "negative initializer range", json: strings.Replace(qwen3_4B, `"initializer_range": 0.02`, `"initializer_range": -1`, 1), wantErr: `key "initializer_range"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,6 +258,10 @@ func TestLoadDirErrors(t *testing.T) {
 		{name: "config disagrees", tensors: tensors, config: strings.Replace(string(cfgJSON), `"intermediate_size": 128`, `"intermediate_size": 96`, 1),
 			wantErr: []string{`"model.layers.0.mlp.gate_proj.weight" has shape [128 64], config.json implies [96 64]`, `"model.layers.1.mlp.down_proj.weight" has shape [64 128]`}},
 		{name: "no weights", config: string(cfgJSON), wantErr: []string{"neither model.safetensors nor model.safetensors.index.json"}},
+		{name: "more layers than the weights", tensors: tensors, config: strings.Replace(string(cfgJSON), `"num_hidden_layers": 2`, `"num_hidden_layers": 4000`, 1),
+			wantErr: []string{"config.json num_hidden_layers is 4000 but the weights hold 2 layers"}},
+		{name: "fewer layers than the weights", tensors: tensors, config: strings.Replace(string(cfgJSON), `"num_hidden_layers": 2`, `"num_hidden_layers": 1`, 1),
+			wantErr: []string{"config.json num_hidden_layers is 1 but the weights hold 2 layers"}},
 		// An unsupported family is refused from config.json, before the weights are looked for.
 		{name: "unsupported family, no weights", config: strings.Replace(string(cfgJSON), `"model_type": "qwen3"`, `"model_type": "gemma"`, 1),
 			wantErr: []string{`key "model_type": "gemma" is not supported (supported: llama, qwen2, qwen3)`}},

@@ -65,8 +65,24 @@ func LoadDir(dir string) (*Model, error) {
 	return &Model{cfg: cfg, dir: dir, weights: set}, nil
 }
 
-// checkWeights reports every missing, misshapen, non-float or unexpected tensor at once.
+// CheckDir checks the Hugging Face model directory dir as LoadDir does (config.json, and every
+// weight file's header against it) and closes it again, so that a run can refuse a bad model
+// before any training starts. It returns the configuration.
+func CheckDir(dir string) (Config, error) {
+	m, err := LoadDir(dir)
+	if err != nil {
+		return Config{}, err
+	}
+	return m.cfg, m.Close()
+}
+
+// checkWeights reports every missing, misshapen, non-float or unexpected tensor at once. The
+// number of layers is compared first, so that a config.json claiming far more layers than the
+// weights hold is refused before a tensor list is built from it.
 func checkWeights(cfg Config, set *safetensors.Set) error {
+	if n := layersIn(set.Names()); n != cfg.NumHiddenLayers {
+		return fmt.Errorf("config.json num_hidden_layers is %d but the weights hold %d layers (model.layers.N.*): the config and the weights are of different models", cfg.NumHiddenLayers, n)
+	}
 	var errs []error
 	want := map[string]bool{}
 	for _, spec := range cfg.weightSpecs() {
@@ -503,4 +519,19 @@ func (m *Model) Head(scope *mlmodel.Scope, h *Node) *Node {
 		return DotGeneral(h, []int{1}, nil, embed, []int{1}, nil)
 	}
 	return linear(h, weight(scope, g, "lm_head.weight"))
+}
+
+// layersIn counts the distinct layer indices N of the tensor names "model.layers.N.…".
+func layersIn(names []string) int {
+	seen := map[string]bool{}
+	for _, name := range names {
+		rest, ok := strings.CutPrefix(name, "model.layers.")
+		if !ok {
+			continue
+		}
+		if i, _, ok := strings.Cut(rest, "."); ok {
+			seen[i] = true
+		}
+	}
+	return len(seen)
 }
