@@ -16,7 +16,7 @@ func TestLoRAKeys(t *testing.T) {
 		"on_targets.yaml": "data:\n  format: sft\nmodel:\n  pretrained: /m\n  lora:\n    rank: 8\n    targets: [q_proj, v_proj]\n",
 		"sweep.yaml": "model:\n  pretrained: /m\n  lora:\n    targets: [q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj]\n" +
 			"sweep:\n  grid:\n    model.lora.rank: [4, 16]\n    data.format: [sft, instruction]\n",
-		"bad.yaml": "model:\n  lora:\n    rank: 4\n    alpha: 0\n    dropout: 1.5\n    targets: [q_proj, qproj, q_proj]\n",
+		"bad.yaml":    "model:\n  lora:\n    rank: 4\n    alpha: 0\n    dropout: 1.5\n    targets: [q_proj, qproj, q_proj]\n",
 		"packed.yaml": "model:\n  pretrained: /models/x\n  lora:\n    rank: 4\n    dropout: 0.1\ndata:\n  packing: true\n",
 	})
 	id := func(file string) string {
