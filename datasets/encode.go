@@ -291,11 +291,7 @@ func Encode(tok Tokenizer, r Record, opts EncodeOptions) (Example, error) {
 	}
 	ex.IDs, ex.Labels, ex.AnswerLabels = ids, labels, answer
 	ex.PromptLen = min(ex.PromptLen, len(ids))
-	ints := make([]int, len(ids))
-	for i, id := range ids {
-		ints[i] = int(id)
-	}
-	ex.Text = tok.Decode(ints)
+	ex.Text = tok.Decode(tokenizer.IDs(ids))
 	return ex, nil
 }
 

@@ -29,11 +29,3 @@ func toTrainExamples(exs []datasets.Example, vocab *model.CompactVocab) ([]train
 	}
 	return out, nil
 }
-
-func ints(ids []int32) []int {
-	out := make([]int, len(ids))
-	for i, id := range ids {
-		out[i] = int(id)
-	}
-	return out
-}

@@ -10,6 +10,7 @@ import (
 	"github.com/sftlab/sftlab/metrics"
 	"github.com/sftlab/sftlab/model"
 	"github.com/sftlab/sftlab/scores"
+	"github.com/sftlab/sftlab/tokenizer"
 	"github.com/sftlab/sftlab/train"
 )
 
@@ -54,7 +55,7 @@ func newScorer(cfg configs.Config, p *prepared, vocab *model.CompactVocab, train
 	s.stop = stop[0]
 	for i := range n {
 		prompt := exs[i].IDs[:exs[i].PromptLen]
-		s.texts = append(s.texts, p.tok.Decode(ints(prompt)))
+		s.texts = append(s.texts, p.tok.Decode(tokenizer.IDs(prompt)))
 		if vocab != nil {
 			var err error
 			if prompt, err = vocab.ToDense(prompt); err != nil {
@@ -135,7 +136,7 @@ func (s *scorer) score(step int) ([]metrics.Sample, error) {
 				return nil, fmt.Errorf("sample completions at step %d: %w", step, err)
 			}
 		}
-		completions[i] = s.decode(ints(gen))
+		completions[i] = s.decode(tokenizer.IDs(gen))
 		samples[i] = metrics.Sample{Prompt: s.texts[i], Completion: completions[i], Reference: s.refs[i], Format: s.cfg.Data.Format,
 			Scores: &metrics.SampleScores{
 				ExactMatch: scores.ExactMatch(completions[i], s.refs[i]),

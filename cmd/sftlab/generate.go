@@ -10,6 +10,7 @@ import (
 
 	"github.com/sftlab/sftlab/datasets"
 	"github.com/sftlab/sftlab/runner"
+	"github.com/sftlab/sftlab/tokenizer"
 )
 
 // formatRaw passes the prompt to the model as it is, without a template.
@@ -86,7 +87,7 @@ func generateRun(o *generateOpts) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(o.stdout, trained.Tokenizer.Decode(ints(out)))
+	_, err = fmt.Fprintln(o.stdout, trained.Tokenizer.Decode(tokenizer.IDs(out)))
 	return err
 }
 
@@ -97,7 +98,7 @@ func promptIDs(tok datasets.Tokenizer, format, text, input string) ([]int32, err
 		if input != "" {
 			return nil, fmt.Errorf("--input: the raw format takes the whole text in --prompt")
 		}
-		return int32s(tok.Encode(text)), nil
+		return tokenizer.IDs32(tok.Encode(text)), nil
 	}
 	if !slices.Contains(datasets.Formats(), format) {
 		return nil, fmt.Errorf("--format %q: want one of %s, %s", format, strings.Join(datasets.Formats(), ", "), formatRaw)
@@ -115,20 +116,4 @@ func promptIDs(tok datasets.Tokenizer, format, text, input string) ([]int32, err
 		return nil, fmt.Errorf("--format %s: %w", format, err)
 	}
 	return ex.IDs[:ex.PromptLen], nil
-}
-
-func int32s(ids []int) []int32 {
-	out := make([]int32, len(ids))
-	for i, id := range ids {
-		out[i] = int32(id)
-	}
-	return out
-}
-
-func ints(ids []int32) []int {
-	out := make([]int, len(ids))
-	for i, id := range ids {
-		out[i] = int(id)
-	}
-	return out
 }

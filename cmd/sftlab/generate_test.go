@@ -47,8 +47,8 @@ func TestPromptIDs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := int32s(tok.Encode(tc.want)); !slices.Equal(got, want) {
-				t.Errorf("ids = %v (%q), want %v (%q)", got, tok.Decode(ints(got)), want, tc.want)
+			if want := tokenizer.IDs32(tok.Encode(tc.want)); !slices.Equal(got, want) {
+				t.Errorf("ids = %v (%q), want %v (%q)", got, tok.Decode(tokenizer.IDs(got)), want, tc.want)
 			}
 		})
 	}
