@@ -33,3 +33,24 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadAdapterConfig feeds mutated adapter_config.json files (PEFT's LoRA settings) to
+// ReadAdapterConfig: settings or an error, never a panic, and settings it accepts are valid.
+func FuzzReadAdapterConfig(f *testing.F) {
+	f.Add([]byte(`{"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": 8, "lora_alpha": 16, "lora_dropout": 0.05,
+  "target_modules": ["q_proj", "v_proj"], "bias": "none", "base_model_name_or_path": "Qwen/Qwen3-0.6B"}`))
+	f.Add([]byte(`{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": "q_proj", "rank_pattern": {}, "use_dora": false}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, AdapterConfigFile), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		l, _, err := ReadAdapterConfig(dir)
+		if err != nil {
+			return
+		}
+		if err := l.Validate(); err != nil {
+			t.Fatalf("accepted settings are invalid: %v", err)
+		}
+	})
+}
