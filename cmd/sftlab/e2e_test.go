@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -210,5 +211,27 @@ func TestRunBadInput(t *testing.T) {
 				t.Errorf("files written despite the error: %v", entries)
 			}
 		})
+	}
+}
+
+// TestRunRefusesHugeSweep checks that sftlab run refuses a sweep over --max-runs at once, with
+// the count, and writes nothing.
+func TestRunRefusesHugeSweep(t *testing.T) {
+	dir := t.TempDir()
+	exp := filepath.Join(dir, "huge.yaml")
+	lrs := make([]string, 200)
+	for i := range lrs {
+		lrs[i] = fmt.Sprintf("%de-5", i+1)
+	}
+	yaml := "output:\n  dir: " + filepath.Join(dir, "runs") + "\nsweep:\n  grid:\n    train.learning_rate: [" + strings.Join(lrs, ", ") + "]\n  seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+	if err := os.WriteFile(exp, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := sftlab(t, "run", exp, "--quiet")
+	if code != 2 || !strings.Contains(errOut, "2000") {
+		t.Fatalf("exit %d, stderr %q; want 2 and the run count", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "runs")); err == nil {
+		t.Error("the refused sweep created its output folder")
 	}
 }

@@ -16,12 +16,13 @@ import (
 // runOpts are the flags of `sftlab run`.
 type runOpts struct {
 	*globalOpts
-	path   string
-	sets   []string
-	shard  string
-	held   string
-	quiet  bool
-	report bool
+	path    string
+	sets    []string
+	shard   string
+	held    string
+	quiet   bool
+	report  bool
+	maxRuns int
 }
 
 func newRunCmd(g *globalOpts) *cobra.Command {
@@ -56,12 +57,13 @@ so that a --set output.dir is honoured.`,
 	cmd.Flags().StringVar(&opts.held, "held", "wait", "runs another process is training: wait for them (wait) or leave them to it (skip)")
 	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "no progress bars or logs, only the summary")
 	cmd.Flags().BoolVar(&opts.report, "report", false, "then write the report of the runs, from the same resolved experiment (as sftlab report does)")
+	cmd.Flags().IntVar(&opts.maxRuns, "max-runs", configs.DefaultMaxRuns, "refuse a sweep of more runs than this before expanding it (a negative value: no limit)")
 	return cmd
 }
 
 // runRun loads the experiment, trains its runs and prints the sweep summary.
 func runRun(ctx context.Context, opts *runOpts) error {
-	exp, err := configs.Load(opts.path, opts.sets)
+	exp, err := configs.LoadWith(opts.path, opts.sets, configs.LoadOptions{MaxRuns: opts.maxRuns})
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
