@@ -223,6 +223,21 @@ func (rc *recipe) train(ctx context.Context) error {
 	}
 	bar := rc.r.newBar(rc.p.run.Name, rc.index, rc.total, cfg.Train.MaxSteps, resumed)
 	defer bar.finish()
+	// The trainer checkpoints after a step's evaluation; the files must hold every row up to a
+	// checkpoint before it is written, so that a run killed at any moment resumes with all of
+	// them (readUpTo drops the rows after the checkpoint it resumes from).
+	checkpointed := func(step int) bool {
+		return step == cfg.Train.MaxSteps || (cfg.Train.CheckpointEvery > 0 && step%cfg.Train.CheckpointEvery == 0)
+	}
+	evalDue := func(step int) bool {
+		return len(rc.evalSets) > 0 && (step == cfg.Train.MaxSteps || (cfg.Eval.Every > 0 && step%cfg.Eval.Every == 0))
+	}
+	keep := func() error {
+		if err := rc.sc.write(rc.p.dir); err != nil {
+			return err
+		}
+		return writeMetrics(rc.p.dir, rc.steps, rc.evals)
+	}
 	hooks := train.Hooks{
 		OnStep: func(s train.StepMetrics) error {
 			rc.steps = append(rc.steps, metrics.Step{
@@ -238,18 +253,17 @@ func (rc *recipe) train(ctx context.Context) error {
 					return err
 				}
 			}
-			if cfg.Train.CheckpointEvery > 0 && s.Step%cfg.Train.CheckpointEvery == 0 {
-				// The checkpoint of this step is written right after; keep metrics in step with it.
-				if err := rc.sc.write(rc.p.dir); err != nil {
-					return err
-				}
-				return writeMetrics(rc.p.dir, rc.steps, rc.evals)
+			if checkpointed(s.Step) && !evalDue(s.Step) {
+				return keep() // the checkpoint of this step is written right after
 			}
 			return nil
 		},
 		OnEval: func(e train.EvalMetrics) error {
 			rc.evals = append(rc.evals, metrics.Eval{Step: int64(e.Step), Split: e.Split, Loss: e.Loss, TokenAccuracy: e.TokenAccuracy, Tokens: e.Tokens,
 				AnswerLoss: e.AnswerLoss, AnswerTokens: e.AnswerTokens})
+			if checkpointed(e.Step) {
+				return keep() // after each split: the last write holds them all
+			}
 			return nil
 		},
 	}

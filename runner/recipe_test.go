@@ -149,3 +149,50 @@ func TestLoadTrainedReportsLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestResumeAfterKillKeepsEvalRows copies a run's folder as a kill -9 would leave it, in the
+// middle of step 5 (checkpoint and evaluation every 4 steps), resumes from that copy and checks
+// that every evaluation row of an uninterrupted run is there, with the same numbers.
+func TestResumeAfterKillKeepsEvalRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains models")
+	}
+	sets := []string{"train.max_steps=8", "train.checkpoint_every=4", "eval.every=4", "eval.samples=0"}
+	whole := smoke(t, t.TempDir(), sets...)
+	if sum, err := New(Options{}).Run(context.Background(), whole); err != nil || sum.Failed() != 0 {
+		t.Fatalf("uninterrupted run: %v, %d failed", err, sum.Failed())
+	}
+	want := readRun(t, RunDir(whole, whole.Runs[0])).Evals
+
+	exp := smoke(t, t.TempDir(), sets...)
+	dir := RunDir(exp, exp.Runs[0])
+	killed := filepath.Join(t.TempDir(), "killed")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	New(Options{AfterStep: func(_ configs.Run, step int) {
+		if step == 5 { // what is on disk now is what a kill -9 during step 5 leaves
+			if err := os.CopyFS(killed, os.DirFS(dir)); err != nil {
+				t.Error(err)
+			}
+			cancel()
+		}
+	}}).Run(ctx, exp)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(killed, dir); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := New(Options{}).Run(context.Background(), exp); err != nil || sum.Failed() != 0 {
+		t.Fatalf("resumed run: %v, %d failed", err, sum.Failed())
+	}
+	got := readRun(t, dir).Evals
+	if len(got) != len(want) {
+		t.Fatalf("eval rows after resuming: %+v\nwant %+v", got, want)
+	}
+	for i := range want {
+		if got[i].Step != want[i].Step || got[i].Split != want[i].Split || got[i].Loss != want[i].Loss {
+			t.Errorf("eval row %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
