@@ -112,9 +112,16 @@ func (rc *recipe) reuse() (Outcome, bool) {
 }
 
 // begin records the run as running: its resolved config.yaml and a run.json with its
-// provenance and data statistics.
+// provenance and data statistics, after removing temporary files a killed writer left.
 func (rc *recipe) begin(context.Context) error {
 	p, cfg := rc.p, rc.cfg
+	// Temporary files of a writer killed before its rename: this process holds the run's claim,
+	// so no live writer owns them.
+	if n, err := atomicfile.RemoveStale(p.dir); err != nil {
+		return fmt.Errorf("clean up %s: %w", p.dir, err)
+	} else if n > 0 {
+		rc.log.Info("removed temporary files a killed writer left", "files", n)
+	}
 	rc.info = metrics.RunInfo{
 		Name:       p.run.Name,
 		ID:         p.run.ID,

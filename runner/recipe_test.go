@@ -196,3 +196,26 @@ func TestResumeAfterKillKeepsEvalRows(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleTempFilesRemoved leaves the temporary files of a killed writer in a run's folder and
+// checks that the next run of it removes them.
+func TestStaleTempFilesRemoved(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	exp := smoke(t, t.TempDir(), "train.max_steps=2", "eval.samples=0")
+	dir := RunDir(exp, exp.Runs[0])
+	stale := filepath.Join(dir, ".metrics.arrow.tmp4242")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale, []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := New(Options{}).Run(context.Background(), exp); err != nil || sum.Failed() != 0 {
+		t.Fatalf("%v, %d failed", err, sum.Failed())
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("the stale temporary file is still there")
+	}
+}

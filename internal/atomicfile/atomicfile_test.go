@@ -79,3 +79,43 @@ func TestSyncDir(t *testing.T) {
 		})
 	}
 }
+
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	keep := []string{"run.json", "metrics.arrow", "checkpoints/step-00000004/state.json", ".hidden"}
+	stale := []string{".run.json.tmp123", "checkpoints/step-00000004/.weights.safetensors.tmp9"}
+	for _, name := range append(append([]string{}, keep...), stale...) {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A temporary file behind a symbolic link to another folder is not this folder's.
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, ".x.tmp1"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(other, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	n, err := RemoveStale(dir)
+	if err != nil || n != len(stale) {
+		t.Fatalf("RemoveStale = %d, %v; want %d", n, err, len(stale))
+	}
+	for _, name := range stale {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("%s left", name)
+		}
+	}
+	for _, name := range keep {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s removed: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(other, ".x.tmp1")); err != nil {
+		t.Errorf("followed the symbolic link: %v", err)
+	}
+}
