@@ -84,15 +84,7 @@ func loadTrainedLoRA(runDir string, cfg configs.Config, be compute.Backend) (*Tr
 	if err != nil {
 		return nil, err
 	}
-	gen := decoder.NewGenerator(be, store, m)
-	return &Trained{
-		Config:    cfg,
-		Tokenizer: tok,
-		context:   m.Context(),
-		generate: func(prompt []int32, maxNewTokens int, stop int32) ([]int32, error) {
-			return gen.Generate(prompt, maxNewTokens, int(stop))
-		},
-	}, nil
+	return decoderTrained(cfg, tok, be, store, m), nil
 }
 
 // Merge writes the model a LoRA run trained as a plain Hugging Face model directory outDir: the

@@ -191,6 +191,11 @@ func (k pretrainedKind) loadTrained(runDir string, cfg configs.Config, be comput
 	if err != nil {
 		return nil, err
 	}
+	return decoderTrained(cfg, tok, be, store, m), nil
+}
+
+// decoderTrained is a Trained that decodes with the key/value cache of m's weights in store.
+func decoderTrained(cfg configs.Config, tok *tokenizer.Tokenizer, be compute.Backend, store *mlmodel.Store, m *decoder.Model) *Trained {
 	gen := decoder.NewGenerator(be, store, m)
 	return &Trained{
 		Config:    cfg,
@@ -199,7 +204,7 @@ func (k pretrainedKind) loadTrained(runDir string, cfg configs.Config, be comput
 		generate: func(prompt []int32, maxNewTokens int, stop int32) ([]int32, error) {
 			return gen.Generate(prompt, maxNewTokens, int(stop))
 		},
-	}, nil
+	}
 }
 
 // copyModelFiles completes the fine-tuned model directory out: the tokenizer files of tokDir
