@@ -2,11 +2,8 @@ package runner
 
 import (
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"github.com/sftlab/sftlab/train"
 )
@@ -22,7 +19,7 @@ type progress struct {
 // and starts at step from.
 func (r *Runner) newBar(name string, index, total, maxSteps, from int) *progress {
 	w := r.opts.Progress
-	if r.opts.Quiet || w == nil || !isTerminal(w) {
+	if r.opts.Quiet || w == nil {
 		return &progress{}
 	}
 	title := fmt.Sprintf("[%d/%d] %s", index+1, total, name)
@@ -55,10 +52,4 @@ func (p *progress) finish() {
 	if p.bar != nil {
 		p.bar.Finish()
 	}
-}
-
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -48,7 +48,7 @@ func (s Shard) Selects(i int) bool {
 type Options struct {
 	// Shard restricts the sweep to one shard.
 	Shard Shard
-	// Progress receives the progress bars (usually stderr); nil or Quiet disables them.
+	// Progress receives the progress bars (a terminal: the caller decides); nil or Quiet disables them.
 	Progress io.Writer
 	// Quiet turns progress bars off.
 	Quiet bool

@@ -96,7 +96,9 @@ func runRun(ctx context.Context, opts *runOpts) error {
 // runExperiment trains exp's runs with opts (logger, progress and code version filled in here)
 // and prints the sweep summary.
 func runExperiment(ctx context.Context, g *globalOpts, exp *configs.Experiment, opts runner.Options) (runner.Summary, error) {
-	opts.Progress = g.stderr
+	if isTerminal(g.stderr) { // progress bars only on a terminal
+		opts.Progress = g.stderr
+	}
 	if !opts.Quiet {
 		opts.Logger = g.logger()
 		logSweepOverrides(opts.Logger, exp)
