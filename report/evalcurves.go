@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"sort"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -46,23 +45,7 @@ func evalBand(rows []*Row, s EvalSeries) (mean, lo, hi plotter.XYs) {
 			}
 		}
 	}
-	steps := make([]int64, 0, len(byStep))
-	for st := range byStep {
-		steps = append(steps, st)
-	}
-	sort.Slice(steps, func(i, j int) bool { return steps[i] < steps[j] })
-	for _, st := range steps {
-		v := byStep[st]
-		m, _ := meanStd(v)
-		mn, mx := v[0], v[0]
-		for _, x := range v {
-			mn, mx = math.Min(mn, x), math.Max(mx, x)
-		}
-		mean = append(mean, plotter.XY{X: float64(st), Y: m})
-		lo = append(lo, plotter.XY{X: float64(st), Y: mn})
-		hi = append(hi, plotter.XY{X: float64(st), Y: mx})
-	}
-	return mean, lo, hi
+	return bandOf(byStep)
 }
 
 // Lowest is where a configuration's mean held-out loss was lowest.

@@ -380,6 +380,12 @@ func bandOverSeeds(rows []*Row) (mean, lo, hi plotter.XYs) {
 			}
 		}
 	}
+	return bandOf(byStep)
+}
+
+// bandOf turns values per step (one per seed) into the mean line and the min–max band, in step
+// order: the seed bands of the loss curves and the eval curves alike.
+func bandOf(byStep map[int64][]float64) (mean, lo, hi plotter.XYs) {
 	steps := make([]int64, 0, len(byStep))
 	for s := range byStep {
 		steps = append(steps, s)
