@@ -80,9 +80,8 @@ func (rc *recipe) reuse() (Outcome, bool) {
 	if err != nil {
 		return out, false
 	}
-	if why := staleInputs(previous, rc.p); why != "" {
-		// Neither its results nor its checkpoints belong to the data as it is now.
-		rc.log.Info("run found but "+why+": training it again", "status", previous.Status)
+	// discard empties the folder of a run that must train afresh.
+	discard := func() (Outcome, bool) {
 		if err := os.RemoveAll(rc.p.dir); err != nil {
 			out.Err = fmt.Errorf("remove stale run %s: %w", rc.p.dir, err)
 			out.Info = metrics.RunInfo{Name: rc.p.run.Name, ID: rc.p.run.ID, Experiment: rc.exp.Name,
@@ -91,8 +90,13 @@ func (rc *recipe) reuse() (Outcome, bool) {
 		}
 		return out, false
 	}
-	rc.previous = &previous
+	if why := staleInputs(previous, rc.p); why != "" {
+		// Neither its results nor its checkpoints belong to the data as it is now.
+		rc.log.Info("run found but "+why+": training it again", "status", previous.Status)
+		return discard()
+	}
 	if previous.Status != metrics.StatusOK {
+		rc.previous = &previous // an unfinished run resumes
 		return out, false
 	}
 	if rc.r.opts.Reuse == nil || rc.r.opts.Reuse(previous) {
@@ -101,14 +105,7 @@ func (rc *recipe) reuse() (Outcome, bool) {
 		return out, true
 	}
 	rc.log.Info("finished run found but produced by other code: training it again", "commit", previous.Provenance.GitCommit)
-	rc.previous = nil
-	if err := os.RemoveAll(rc.p.dir); err != nil {
-		out.Err = fmt.Errorf("remove stale run %s: %w", rc.p.dir, err)
-		out.Info = metrics.RunInfo{Name: rc.p.run.Name, ID: rc.p.run.ID, Experiment: rc.exp.Name,
-			Status: metrics.StatusFailed, Error: out.Err.Error(), Summary: metrics.EmptySummary()}
-		return out, true
-	}
-	return out, false
+	return discard()
 }
 
 // begin records the run as running: its resolved config.yaml and a run.json with its
