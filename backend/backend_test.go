@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -42,6 +43,8 @@ func TestNewCPU(t *testing.T) {
 		{"named cpu", Config{Name: CPU}, []string{"cpu: ", "parallelism=-1"}},
 		{"plain", Config{DisableLayoutRewrite: true}, []string{"dotgeneral layout rewrite: off", "fusion: on"}},
 		{"no fusion", Config{DisableFusion: true}, []string{"dotgeneral layout rewrite: on", "fusion: off"}},
+		{"parallel by default", Config{}, []string{"schedule: parallel"}},
+		{"sequential", Config{Schedule: ScheduleSeq}, []string{"parallelism=-1", "schedule: sequential"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,4 +171,51 @@ func TestFindPlugin(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestAutoSchedule(t *testing.T) {
+	for _, tc := range []struct {
+		params int
+		want   Schedule
+	}{
+		{0, SchedulePar},
+		{12_000_000, SchedulePar},
+		{SeqScheduleParams - 1, SchedulePar},
+		{SeqScheduleParams, ScheduleSeq},
+		{596_049_920, ScheduleSeq}, // Qwen3-0.6B
+	} {
+		if got := AutoSchedule(tc.params); got != tc.want {
+			t.Errorf("AutoSchedule(%d) = %s, want %s", tc.params, got, tc.want)
+		}
+	}
+}
+
+// gcPercent reads the collector's current target.
+func gcPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+func TestLimitHeapGrowth(t *testing.T) {
+	t.Setenv("GOGC", "")
+	before := gcPercent()
+	restore := LimitHeapGrowth(ScheduleSeq)
+	if got := gcPercent(); got != SeqGCPercent {
+		t.Errorf("GOGC %d on the sequential schedule, want %d", got, SeqGCPercent)
+	}
+	restore()
+	if got := gcPercent(); got != before {
+		t.Errorf("GOGC %d after restoring, want %d", got, before)
+	}
+	LimitHeapGrowth(SchedulePar)()
+	if got := gcPercent(); got != before {
+		t.Errorf("the parallel schedule changed GOGC to %d", got)
+	}
+	t.Setenv("GOGC", "50")
+	restore = LimitHeapGrowth(ScheduleSeq)
+	if got := gcPercent(); got != before {
+		t.Errorf("GOGC set in the environment was overridden: %d", got)
+	}
+	restore()
 }

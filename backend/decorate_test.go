@@ -479,3 +479,42 @@ func TestDecoratedDotGeneralHalfPrecision(t *testing.T) {
 		}
 	}
 }
+
+// recordingFunction is a compute.Function that records which of Transpose and Identity were
+// called; every other method is left nil (calling one panics).
+type recordingFunction struct {
+	compute.Function
+	calls []string
+}
+
+func (r *recordingFunction) Transpose(x compute.Value, perm ...int) (compute.Value, error) {
+	r.calls = append(r.calls, fmt.Sprintf("Transpose%v", perm))
+	return x, nil
+}
+
+func (r *recordingFunction) Identity(x compute.Value) (compute.Value, error) {
+	r.calls = append(r.calls, "Identity")
+	return x, nil
+}
+
+func TestIdentityTransposeBecomesIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		perm []int
+		want string
+	}{
+		{[]int{0, 1}, "Identity"},
+		{[]int{0, 1, 2}, "Identity"},
+		{nil, "Identity"},
+		{[]int{1, 0}, "Transpose[1 0]"},
+		{[]int{0, 2, 1}, "Transpose[0 2 1]"},
+	} {
+		inner := &recordingFunction{}
+		f := &function{Function: inner}
+		if _, err := f.Transpose(nil, tc.perm...); err != nil {
+			t.Fatal(err)
+		}
+		if len(inner.calls) != 1 || inner.calls[0] != tc.want {
+			t.Errorf("Transpose%v called %v on the Go backend, want [%s]", tc.perm, inner.calls, tc.want)
+		}
+	}
+}

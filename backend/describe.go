@@ -33,6 +33,9 @@ func Describe(be compute.Backend) string {
 		fusion = "off"
 	}
 	fmt.Fprintf(&b, "; dotgeneral layout rewrite: %s; fusion: %s", rewrite, fusion)
+	if decorated {
+		fmt.Fprintf(&b, "; schedule: %s", opts.Schedule)
+	}
 	return b.String()
 }
 

@@ -153,6 +153,11 @@ type BackendConfig struct {
 	Name string `yaml:"name"`
 	// Plugin is the path of the PJRT plugin for the gpu backend.
 	Plugin string `yaml:"plugin"`
+	// Schedule is how the cpu backend orders a step's operations: "parallel" (several at once,
+	// fastest for small models), "sequential" (one at a time in build order, each using every
+	// core: gigabytes less peak memory for large models) or "auto" (sequential from 100 M
+	// parameters). Results are the same either way.
+	Schedule string `yaml:"schedule"`
 }
 
 // ReportConfig tunes the report.
@@ -294,7 +299,7 @@ func Default() Config {
 			LossAverage:   "tokens",
 		},
 		Output:  OutputConfig{Dir: "runs"},
-		Backend: BackendConfig{Name: "cpu"},
+		Backend: BackendConfig{Name: "cpu", Schedule: "auto"},
 		Report:  ReportConfig{OnlyChanged: true, Metric: "eval_loss"},
 		Cluster: defaultCluster(),
 	}

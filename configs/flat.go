@@ -58,12 +58,13 @@ func flatten(v reflect.Value, prefix string, out map[string]any) {
 // besides at the end (eval.generate_every; eval.samples and eval.max_new_tokens change the
 // recorded scores, so they count), checkpoint frequency (resuming is exact), the divergence
 // check (it only decides when a run is declared diverged, so a diverged run is trained again,
-// never reused), where the GPU plugin lives (backend.plugin; backend.name is hashed) and how a
+// never reused), where the GPU plugin lives (backend.plugin; backend.name is hashed), the order
+// the cpu backend runs a step's operations in (backend.schedule: same results) and how a
 // scheduler runs it (cluster.*).
 func AffectsResults(key string) bool {
 	switch key {
 	case "name", "description", "output.dir", "model.preset", "eval.generate_every",
-		"train.checkpoint_every", "train.divergence_factor", "backend.plugin":
+		"train.checkpoint_every", "train.divergence_factor", "backend.plugin", "backend.schedule":
 		return false
 	}
 	for _, section := range []string{"report.", "regress.", "sweep.", "cluster."} {

@@ -19,6 +19,8 @@ func TestIDStability(t *testing.T) {
 		// the same values, run on a cluster with its own resources
 		"e.yaml": "cluster:\n  cpus: 8\n  mem: 16G\n  time: \"2:00:00\"\n  slurm:\n    partition: gpu\n    extra: [--qos=short]\n" +
 			"data:\n  format: sft\ntrain:\n  learning_rate: 0.001\n  max_steps: 40\n",
+		// the cpu backend's schedule: same results
+		"f.yaml": "backend:\n  schedule: sequential\ndata:\n  format: sft\ntrain:\n  learning_rate: 0.001\n  max_steps: 40\n",
 		// one value differs
 		"d.yaml": "train:\n  max_steps: 41\n  learning_rate: 1.0e-3\ndata:\n  format: sft\n",
 	})
@@ -37,7 +39,7 @@ func TestIDStability(t *testing.T) {
 	tests := []struct {
 		file string
 		same bool
-	}{{"b.yaml", true}, {"c.yaml", true}, {"e.yaml", true}, {"d.yaml", false}}
+	}{{"b.yaml", true}, {"c.yaml", true}, {"e.yaml", true}, {"f.yaml", true}, {"d.yaml", false}}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			if got := id(tt.file); (got == a) != tt.same {
@@ -199,9 +201,11 @@ func TestValidateAllAtOnce(t *testing.T) {
 	c.Train.MaxSteps = -1
 	c.Model.NHeads = 5
 	c.Backend.Name = "tpu"
+	c.Backend.Schedule = "serial"
 	err := c.Validate()
 	want := strings.Join([]string{
 		`backend.name: "tpu" is not one of cpu, gpu (did you mean cpu?)`,
+		`backend.schedule: "serial" is not one of auto, parallel, sequential`,
 		"model.n_heads: model.d_model 128 is not divisible by n_heads 5",
 		"train.learning_rate: must be a finite number > 0, got 0",
 		"train.max_steps: must be > 0, got -1",

@@ -17,6 +17,7 @@ var (
 	paddings  = []string{"longest", "max_length"}
 	evalOns   = []string{"valid", "train"}
 	backends  = []string{"cpu", "gpu"}
+	schedules = []string{"auto", "parallel", "sequential"}
 	averages  = []string{"tokens", "batches"}
 	headlines = []string{"eval_loss", "answer_loss"}
 	nameRegex = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -172,6 +173,7 @@ func (c Config) validate(errs *ErrorList) {
 		errs.add(p("output.dir"), "missing: give the folder runs are written to")
 	}
 	oneOf("backend.name", c.Backend.Name, backends)
+	oneOf("backend.schedule", c.Backend.Schedule, schedules)
 	if c.Backend.Plugin != "" && c.Backend.Name != "gpu" {
 		errs.add(p("backend.plugin"), "is set but backend.name is %q: the plugin is used only by the gpu backend", c.Backend.Name)
 	}

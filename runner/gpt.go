@@ -27,15 +27,26 @@ func (gptKind) tokenizerDir(cfg configs.Config) string { return cfg.Data.Tokeniz
 // check has nothing to add: configs already refuses a context shorter than data.max_length.
 func (gptKind) check(configs.Config, *tokenizer.Tokenizer) error { return nil }
 
-// build builds the GPT of cfg.Model, over the compact vocabulary of the dataset and tokenizer
-// (p.vocab, see sharedVocab) when model.vocab is compact.
-func (gptKind) build(cfg configs.Config, p *prepared, _ compute.Backend) (*builtModel, error) {
-	size := p.tok.VocabSize()
-	var vocab *model.CompactVocab
+// numParams counts the parameters of the GPT that build builds.
+func (gptKind) numParams(cfg configs.Config, p *prepared) (int, error) {
+	size, _ := gptVocab(cfg, p)
+	n, _ := gptConfig(cfg, size).NumParams()
+	return n, nil
+}
+
+// gptVocab is the vocabulary a run's GPT is built over: the compact vocabulary of the dataset
+// and tokenizer (p.vocab, see sharedVocab) when model.vocab is compact, else the tokenizer's
+// whole one (nil), with its size.
+func gptVocab(cfg configs.Config, p *prepared) (int, *model.CompactVocab) {
 	if cfg.Model.Vocab == "compact" {
-		vocab = p.vocab // of the dataset and tokenizer, shared by every run (see sharedVocab)
-		size = vocab.Size()
+		return p.vocab.Size(), p.vocab
 	}
+	return p.tok.VocabSize(), nil
+}
+
+// build builds the GPT of cfg.Model over its vocabulary (see gptVocab).
+func (gptKind) build(cfg configs.Config, p *prepared, _ compute.Backend) (*builtModel, error) {
+	size, vocab := gptVocab(cfg, p)
 	m, err := model.NewGPT(gptConfig(cfg, size))
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)

@@ -3,6 +3,7 @@ package runner
 import (
 	"github.com/gomlx/compute"
 
+	"github.com/sftlab/sftlab/backend"
 	"github.com/sftlab/sftlab/configs"
 	"github.com/sftlab/sftlab/model"
 	"github.com/sftlab/sftlab/tokenizer"
@@ -20,6 +21,9 @@ type modelKind interface {
 	// It runs while the sweep is prepared, so that such problems stop the sweep before any run
 	// trains.
 	check(cfg configs.Config, tok *tokenizer.Tokenizer) error
+	// numParams is the number of parameters of the run's model (LoRA adapters left out), known
+	// before anything is built: it picks the backend's schedule (see scheduleOf).
+	numParams(cfg configs.Config, p *prepared) (int, error)
 	// build builds the run's model on be; check has passed.
 	build(cfg configs.Config, p *prepared, be compute.Backend) (*builtModel, error)
 	// loadTrained loads what a run of this kind left in its folder runDir, with its tokenizer.
@@ -44,6 +48,22 @@ func TokenizerDir(cfg configs.Config) string {
 // LoadTokenizer loads the tokenizer a run with cfg uses (see [TokenizerDir]).
 func LoadTokenizer(cfg configs.Config) (*tokenizer.Tokenizer, error) {
 	return newInputCache().tokenizer(TokenizerDir(cfg))
+}
+
+// scheduleOf is the cpu backend's schedule for a run: backend.schedule, with "auto" decided by
+// the size of the run's model (backend.AutoSchedule).
+func scheduleOf(cfg configs.Config, p *prepared) (backend.Schedule, error) {
+	switch cfg.Backend.Schedule {
+	case "parallel":
+		return backend.SchedulePar, nil
+	case "sequential":
+		return backend.ScheduleSeq, nil
+	}
+	n, err := kindOf(cfg).numParams(cfg, p)
+	if err != nil {
+		return 0, err
+	}
+	return backend.AutoSchedule(n), nil
 }
 
 // generateFunc continues a prompt greedily: the new tokens, without the stop token.

@@ -118,6 +118,15 @@ func (s *storeModel) Init(store *mlmodel.Store, seed uint64) error {
 	return s.Model.Init(store, seed)
 }
 
+// numParams counts the parameters of model.pretrained from its config.json.
+func (pretrainedKind) numParams(cfg configs.Config, _ *prepared) (int, error) {
+	c, err := decoder.LoadConfig(filepath.Join(cfg.Model.Pretrained, "config.json"))
+	if err != nil {
+		return 0, fmt.Errorf("model.pretrained: %w", err)
+	}
+	return c.NumParams(), nil
+}
+
 // build loads the model of model.pretrained. Its vocabulary is the tokenizer's whole one
 // (model.vocab and the size keys are not used); save writes model/ after training.
 func (k pretrainedKind) build(cfg configs.Config, p *prepared, be compute.Backend) (*builtModel, error) {

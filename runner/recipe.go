@@ -44,11 +44,12 @@ type recipe struct {
 	evals    []metrics.Eval
 	earlierS float64 // wall time of the attempts a resumed run continues
 
-	built    *builtModel
-	trainer  *train.Trainer
-	sc       *scorer // scores sample completions (generation.arrow); nil until the model exists
-	trainSet []train.Example
-	evalSets map[string][]train.Example
+	restoreGC func() // undoes backend.LimitHeapGrowth; nil until setUp
+	built     *builtModel
+	trainer   *train.Trainer
+	sc        *scorer // scores sample completions (generation.arrow); nil until the model exists
+	trainSet  []train.Example
+	evalSets  map[string][]train.Example
 }
 
 // runOne trains one prepared run into its folder and returns what happened. Every path through
@@ -164,11 +165,16 @@ func (rc *recipe) begin(context.Context) error {
 // it and creates the trainer.
 func (rc *recipe) setUp(context.Context) error {
 	cfg := rc.cfg
-	be, err := backend.New(backend.Config{Name: cfg.Backend.Name, Plugin: cfg.Backend.Plugin})
+	schedule, err := scheduleOf(cfg, rc.p)
+	if err != nil {
+		return err
+	}
+	be, err := backend.New(backend.Config{Name: cfg.Backend.Name, Plugin: cfg.Backend.Plugin, Schedule: schedule})
 	if err != nil {
 		return fmt.Errorf("backend: %w", err)
 	}
 	rc.info.Provenance.Device = backend.Describe(be)
+	rc.restoreGC = backend.LimitHeapGrowth(schedule)
 	if rc.built, err = kindOf(cfg).build(cfg, rc.p, be); err != nil {
 		return err
 	}
@@ -319,8 +325,12 @@ func (rc *recipe) record(err error) Outcome {
 	return Outcome{Run: rc.p.run, Dir: rc.p.dir, Info: *info, Err: err}
 }
 
-// close releases what the model holds (memory-mapped weights).
+// close releases what the model holds (memory-mapped weights) and restores the collector's
+// target.
 func (rc *recipe) close() {
+	if rc.restoreGC != nil {
+		rc.restoreGC()
+	}
 	if rc.built != nil && rc.built.close != nil {
 		if err := rc.built.close(); err != nil {
 			rc.log.Warn("releasing the model", "err", err)

@@ -43,11 +43,17 @@ func randomData(n int, seed uint64) []train.Example {
 
 func newTrainer(t *testing.T, cfg train.Config) *train.Trainer {
 	t.Helper()
+	return newTrainerOn(t, backend.Config{Name: "cpu"}, cfg)
+}
+
+// newTrainerOn is newTrainer on the backend bc.
+func newTrainerOn(t *testing.T, bc backend.Config, cfg train.Config) *train.Trainer {
+	t.Helper()
 	gpt, err := model.NewGPT(tinyModel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	be, err := backend.New(backend.Config{Name: "cpu"})
+	be, err := backend.New(bc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +67,13 @@ func newTrainer(t *testing.T, cfg train.Config) *train.Trainer {
 // trace runs cfg on data and returns every step's metrics and the final weights.
 func trace(t *testing.T, cfg train.Config, data []train.Example, stopAfter int) ([]train.StepMetrics, map[string][]float32, error) {
 	t.Helper()
-	tr := newTrainer(t, cfg)
+	return traceOn(t, backend.Config{Name: "cpu"}, cfg, data, stopAfter)
+}
+
+// traceOn is trace on the backend bc.
+func traceOn(t *testing.T, bc backend.Config, cfg train.Config, data []train.Example, stopAfter int) ([]train.StepMetrics, map[string][]float32, error) {
+	t.Helper()
+	tr := newTrainerOn(t, bc, cfg)
 	if cfg.CheckpointDir != "" { // resume from the latest checkpoint there, if any
 		if _, err := tr.LoadLatestCheckpoint(); err != nil {
 			t.Fatal(err)
@@ -135,6 +147,12 @@ func TestDeterminism(t *testing.T) {
 			sameBits(t, "GOMAXPROCS", ref, got)
 			sameWeights(t, "GOMAXPROCS", refW, gotW)
 		}
+	})
+	t.Run("sequential schedule", func(t *testing.T) {
+		// The schedule orders operations differently; each operation computes the same bits.
+		got, gotW, _ := traceOn(t, backend.Config{Name: "cpu", Schedule: backend.ScheduleSeq}, cfg, data, -1)
+		sameBits(t, "sequential schedule", ref, got)
+		sameWeights(t, "sequential schedule", refW, gotW)
 	})
 	t.Run("other seed differs", func(t *testing.T) {
 		other := cfg

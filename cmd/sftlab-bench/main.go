@@ -16,11 +16,12 @@
 // Usage:
 //
 //	sftlab-bench [-configs T1,T2,Q0.6B,Q0.6B-LoRA16] [-steps N] [-repeat 1] [-peer ../shared/peer/peer_torch_gpt.py]
-//	             [-peer-qwen3 ../shared/peer/peer_torch_qwen3.py] [-cpuprofile FILE]
+//	             [-peer-qwen3 ../shared/peer/peer_torch_qwen3.py] [-schedule auto] [-cpuprofile FILE]
 //
 // -steps 0 uses each configuration's own count: 20 for the GPTs, 4 for the 0.6B shapes (a full
-// 0.6B step takes tens of seconds and about 15 GB on a CPU). The 0.6B children run with
-// GOGC=20 unless GOGC is set (see benchConfig.GOGC).
+// 0.6B step takes seconds and about 12 GB on a CPU). Each configuration runs as `sftlab run`
+// would run it: with -schedule auto (backend.schedule) the 0.6B shapes get the sequential
+// schedule and its collector target (backend.LimitHeapGrowth), the GPTs the parallel one.
 package main
 
 import (
@@ -59,11 +60,6 @@ type benchConfig struct {
 	Qwen3    *decoder.Config // non-nil: a decoder of this configuration instead of a GPT
 	Preset   string          // the Qwen3 peer's --preset
 	LoRARank int             // > 0: LoRA of this rank (alpha 32, the peer's) on all seven projections
-	// GOGC is the Go garbage collector's target for the child process, unless the GOGC
-	// environment variable is set (0: Go's default, 100). Go lets the heap grow to (1 + GOGC/100)
-	// times the data live after a collection; with gigabytes of live weights and optimizer state
-	// the default doubles a 0.6B fine-tune's peak, so those run at 20, as `GOGC=20 sftlab run`.
-	GOGC int
 }
 
 // qwen3_06B is Qwen/Qwen3-0.6B's config.json, the peer's preset "0.6b".
@@ -83,8 +79,8 @@ func mustPreset(name string) configs.ModelSize {
 var benchConfigs = []benchConfig{
 	{Name: "T1", Vocab: 512, GPT: mustPreset("t1"), SeqLen: 128, BatchSize: 8, Steps: 20},
 	{Name: "T2", Vocab: 8192, GPT: mustPreset("t2"), SeqLen: 256, BatchSize: 8, Steps: 20},
-	{Name: "Q0.6B", SeqLen: 128, BatchSize: 2, Steps: 4, Qwen3: &qwen3_06B, Preset: "0.6b", GOGC: 20},
-	{Name: "Q0.6B-LoRA16", SeqLen: 128, BatchSize: 2, Steps: 4, Qwen3: &qwen3_06B, Preset: "0.6b", LoRARank: 16, GOGC: 20},
+	{Name: "Q0.6B", SeqLen: 128, BatchSize: 2, Steps: 4, Qwen3: &qwen3_06B, Preset: "0.6b"},
+	{Name: "Q0.6B-LoRA16", SeqLen: 128, BatchSize: 2, Steps: 4, Qwen3: &qwen3_06B, Preset: "0.6b", LoRARank: 16},
 }
 
 // result is one configuration's figures; the torch fields are nil when the peer did not run.
@@ -94,7 +90,8 @@ type result struct {
 	TokensPerS      float64  `json:"tokens_per_s"`
 	GFLOPs          float64  `json:"gflops,omitempty"` // GPTs only
 	PeakRSSMB       float64  `json:"peak_rss_mb"`
-	GOGC            string   `json:"gogc,omitempty"` // the child's GOGC when not Go's default
+	Schedule        string   `json:"schedule"` // the Go backend's schedule
+	GOGC            string   `json:"gogc,omitempty"` // the Go collector's target when not Go's default
 	TorchTokensPerS *float64 `json:"torch_tokens_per_s"`
 	TorchMsPerStep  *float64 `json:"torch_ms_per_step,omitempty"`
 	TorchPeakRSSMB  *float64 `json:"torch_peak_rss_mb,omitempty"`
@@ -124,6 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	threads := fs.Int("threads", 2, "torch threads for the peer")
 	child := fs.Bool("child", false, "internal: run one configuration in this process and print its JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps (with -child or a single config)")
+	schedule := fs.String("schedule", "auto", "the Go backend's schedule, as backend.schedule: auto, parallel or sequential")
 	repeat := fs.Int("repeat", 1, "alternate the Go and PyTorch runs this many times and keep each side's best median (for noisy machines)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -141,12 +139,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		selected = append(selected, benchConfigs[i])
 	}
+	if !slices.Contains([]string{"auto", "parallel", "sequential"}, *schedule) {
+		fmt.Fprintf(stderr, "sftlab-bench: -schedule: %q is not auto, parallel or sequential\n", *schedule)
+		return 2
+	}
 	if *child {
 		if len(selected) != 1 {
 			fmt.Fprintln(stderr, "sftlab-bench: -child runs exactly one configuration")
 			return 2
 		}
-		r, err := measure(selected[0], stepsOf(selected[0], *steps), *cpuProfile, stderr)
+		r, err := measure(selected[0], stepsOf(selected[0], *steps), *schedule, *cpuProfile, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "sftlab-bench: %s: %v\n", selected[0].Name, err)
 			return 1
@@ -159,7 +161,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var results []result
 	for _, c := range selected {
 		n := stepsOf(c, *steps)
-		childArgs := []string{"-child", "-configs", c.Name, "-steps", strconv.Itoa(n)}
+		childArgs := []string{"-child", "-configs", c.Name, "-steps", strconv.Itoa(n), "-schedule", *schedule}
 		if *cpuProfile != "" {
 			childArgs = append(childArgs, "-cpuprofile", *cpuProfile+"."+c.Name)
 		}
@@ -176,11 +178,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		for i := range max(1, *repeat) {
 			cmd := exec.CommandContext(ctx, os.Args[0], childArgs...)
 			cmd.Stderr = stderr
-			gogc := os.Getenv("GOGC")
-			if gogc == "" && c.GOGC > 0 {
-				gogc = strconv.Itoa(c.GOGC)
-				cmd.Env = append(os.Environ(), "GOGC="+gogc)
-			}
 			out, err := cmd.Output()
 			if err != nil {
 				fmt.Fprintf(stderr, "sftlab-bench: %s: %v\n", c.Name, err)
@@ -194,7 +191,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			fmt.Fprintf(stdout, "%s go: %.1f ms/step (fastest %.1f), %.1f tokens/s, %.2f GFLOP/s, peak RSS %.0f MB\n",
 				c.Name, cr.MsPerStep, cr.MinMs, cr.TokensPerS, cr.GFLOPs, cr.PeakRSSMB)
-			cr.GOGC = gogc
 			if i == 0 || cr.MsPerStep < r.MsPerStep {
 				r, minMs = cr.result, cr.MinMs
 			}
@@ -241,12 +237,13 @@ func stepsOf(c benchConfig, n int) int {
 
 // measure trains c for steps steps on random batches (labels = ids, as in the peer) and
 // returns the median time of the steps after the first.
-func measure(c benchConfig, steps int, cpuProfile string, logw io.Writer) (result, error) {
+func measure(c benchConfig, steps int, schedule, cpuProfile string, logw io.Writer) (result, error) {
 	var (
-		m     train.Model
-		mcfg  model.Config
-		vocab = c.Vocab
-		lr    = 1e-3
+		m      train.Model
+		mcfg   model.Config
+		vocab  = c.Vocab
+		lr     = 1e-3
+		params int
 	)
 	if c.Qwen3 != nil {
 		dm, err := decoder.New(*c.Qwen3)
@@ -258,7 +255,7 @@ func measure(c benchConfig, steps int, cpuProfile string, logw io.Writer) (resul
 				return result{}, err
 			}
 		}
-		m, vocab, lr = dm, c.Qwen3.VocabSize, 5e-5 // the peer's learning rate
+		m, vocab, lr, params = dm, c.Qwen3.VocabSize, 5e-5, c.Qwen3.NumParams() // the peer's learning rate
 	} else {
 		mcfg = model.Config{Vocab: c.Vocab, DModel: c.GPT.DModel, Heads: c.GPT.NHeads, Layers: c.GPT.NLayers, MLP: c.GPT.DMLP, Context: c.SeqLen}
 		gpt, err := model.NewGPT(mcfg)
@@ -266,8 +263,18 @@ func measure(c benchConfig, steps int, cpuProfile string, logw io.Writer) (resul
 			return result{}, err
 		}
 		m = gpt
+		params, _ = mcfg.NumParams()
 	}
-	be, err := backend.New(backend.Config{Name: "cpu"})
+	// As a run with backend.schedule set to schedule.
+	sched := backend.AutoSchedule(params)
+	switch schedule {
+	case "parallel":
+		sched = backend.SchedulePar
+	case "sequential":
+		sched = backend.ScheduleSeq
+	}
+	be, err := backend.New(backend.Config{Name: "cpu", Schedule: sched})
+	defer backend.LimitHeapGrowth(sched)() // as sftlab run does
 	if err != nil {
 		return result{}, err
 	}
@@ -323,6 +330,8 @@ func measure(c benchConfig, steps int, cpuProfile string, logw io.Writer) (resul
 	tokens := float64(c.BatchSize * c.SeqLen)
 	r := result{
 		Config:     c.Name,
+		Schedule:   sched.String(),
+		GOGC:       gcPercent(sched),
 		MsPerStep:  med,
 		TokensPerS: tokens / (med / 1e3),
 		PeakRSSMB:  peakRSSMB(),
@@ -332,6 +341,17 @@ func measure(c benchConfig, steps int, cpuProfile string, logw io.Writer) (resul
 		r.GFLOPs = mcfg.TrainFLOPs(c.BatchSize, c.SeqLen) / (med / 1e3) / 1e9
 	}
 	return r, nil
+}
+
+// gcPercent is the Go collector's target a model on schedule s trains with, "" for Go's default.
+func gcPercent(s backend.Schedule) string {
+	if env := os.Getenv("GOGC"); env != "" {
+		return env
+	}
+	if s == backend.ScheduleSeq {
+		return strconv.Itoa(backend.SeqGCPercent)
+	}
+	return ""
 }
 
 // peakRSSMB reads this process's peak resident set size (VmHWM) from /proc; 0 if unavailable.
