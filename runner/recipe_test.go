@@ -206,17 +206,24 @@ func TestStaleTempFilesRemoved(t *testing.T) {
 	exp := smoke(t, t.TempDir(), "train.max_steps=2", "eval.samples=0")
 	dir := RunDir(exp, exp.Runs[0])
 	stale := filepath.Join(dir, ".metrics.arrow.tmp4242")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// A checkpoint folder whose writer was killed before renaming it into place.
+	staleCkpt := filepath.Join(dir, checkpointsDir, ".step-00000004.tmp77")
+	if err := os.MkdirAll(staleCkpt, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(stale, []byte("half"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(staleCkpt, "tensors.bin"), []byte("weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if sum, err := New(Options{}).Run(context.Background(), exp); err != nil || sum.Failed() != 0 {
 		t.Fatalf("%v, %d failed", err, sum.Failed())
 	}
-	if _, err := os.Stat(stale); err == nil {
-		t.Error("the stale temporary file is still there")
+	for _, path := range []string{stale, staleCkpt} {
+		if _, err := os.Stat(path); err == nil {
+			t.Errorf("%s is still there", path)
+		}
 	}
 }
 

@@ -123,7 +123,7 @@ func (t *Trainer) SaveCheckpoint() error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(err)
 	}
-	tmp, err := os.MkdirTemp(dir, ".tmp-"+name+"-")
+	tmp, err := atomicfile.TempDir(dir, name)
 	if err != nil {
 		return fail(err)
 	}
