@@ -15,7 +15,7 @@ BIN     := bin/sftlab
 NAME    ?= smoke
 ARGS    ?=
 
-.PHONY: build test bench experiment run report regress baseline clean vet slurm-test
+.PHONY: build test bench experiment run report regress baseline clean vet slurm-test kill-test
 
 build:
 	$(GO) build -o $(BIN) ./cmd/sftlab
@@ -67,6 +67,12 @@ test: vet
 # waits, checks the runs and the report, and submits again to check that nothing retrains.
 slurm-test: build
 	SFTLAB_BIN=$(abspath $(BIN)) $(GO) test -count=1 -run '^TestSlurmEndToEnd$$' -v ./cmd/sftlab
+
+# Crash consistency: kill -9 a small sweep 100 times at random moments (KILLS, SEED: see the
+# script), run it once more, and check that every run is ok, every eval row is there once and no
+# temporary file is left. Minutes long; not part of `make test`.
+kill-test: build
+	SFTLAB=$(BIN) scripts/kill-test.sh
 
 clean:
 	rm -rf bin runs reports

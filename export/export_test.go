@@ -63,7 +63,7 @@ func fixture(t *testing.T) []metrics.Run {
 	}
 	write("aaaa00000001", "sft", 1e-3, 1, metrics.StatusOK, 7)
 	write("bbbb00000002", "instruction", 3e-3, 2, metrics.StatusDiverged, 6.5)
-	out, err := metrics.ReadExperiment(runs, "demo")
+	out, _, err := metrics.ReadExperiment(runs, "demo")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,11 @@
 package metrics
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -421,7 +424,11 @@ func TestReadExperiment(t *testing.T) {
 		writeRun(t, filepath.Join(root, "exp", r.dir), RunInfo{Name: r.name, Status: StatusOK})
 	}
 	os.MkdirAll(filepath.Join(root, "exp", ".tmp-partial"), 0o755)
-	runs, err := ReadExperiment(root, "exp")
+	// Folders without a readable run.json: one being started, one damaged. Neither is a run.
+	os.MkdirAll(filepath.Join(root, "exp", "starting"), 0o755)
+	writeRun(t, filepath.Join(root, "exp", "damaged"), RunInfo{Name: "seed=3", Status: StatusOK})
+	os.WriteFile(filepath.Join(root, "exp", "damaged", RunInfoFile), []byte(`{"name": "seed=3", "sta`), 0o644)
+	runs, skipped, err := ReadExperiment(root, "exp")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,11 +439,76 @@ func TestReadExperiment(t *testing.T) {
 	if got, want := strings.Join(names, " "), "seed=1 seed=10 seed=2"; got != want {
 		t.Errorf("order %s, want %s", got, want)
 	}
-	for _, name := range []string{"missing", "empty"} {
+	if len(skipped) != 2 || !strings.Contains(errors.Join(skipped...).Error(), "damaged") || !strings.Contains(errors.Join(skipped...).Error(), "starting") {
+		t.Errorf("skipped %v, want the two folders without a readable run.json named", skipped)
+	}
+	for _, name := range []string{"missing", "empty", "unreadable"} {
 		os.MkdirAll(filepath.Join(root, "empty"), 0o755)
+		os.MkdirAll(filepath.Join(root, "unreadable", "abc"), 0o755)
 		t.Run(name, func(t *testing.T) {
-			if _, err := ReadExperiment(root, name); err == nil || !strings.Contains(err.Error(), "sftlab run experiments/"+name+".yaml") {
+			if _, _, err := ReadExperiment(root, name); err == nil || !strings.Contains(err.Error(), "sftlab run experiments/"+name+".yaml") {
 				t.Errorf("error %v, want a hint to run the experiment", err)
+			}
+		})
+	}
+}
+
+// TestCurrentStatus checks that a run recorded as running shows as running only while a live
+// process holds its claim, and as interrupted once none does.
+func TestCurrentStatus(t *testing.T) {
+	host, _ := os.Hostname()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skipf("cannot start a process: %v", err)
+	}
+	holder := func(host string, pid int) string {
+		return fmt.Sprintf(`{"host":%q,"pid":%d,"token":"x","since":"2026-01-01T00:00:00Z"}`, host, pid)
+	}
+	tests := []struct {
+		name     string
+		recorded Status
+		claim    string // the claim file's content; "" for none
+		age      time.Duration
+		want     Status
+	}{
+		{"held by this process", StatusRunning, holder(host, os.Getpid()), 0, StatusRunning},
+		{"no claim", StatusRunning, "", 0, StatusInterrupted},
+		{"no status recorded, no claim", "", "", 0, StatusInterrupted},
+		{"holder's pid dead", StatusRunning, holder(host, dead.Process.Pid), 0, StatusInterrupted},
+		{"other host, fresh heartbeat", StatusRunning, holder("elsewhere", 1), time.Second, StatusRunning},
+		{"other host, heartbeat stopped", StatusRunning, holder("elsewhere", 1), time.Hour, StatusInterrupted},
+		{"finished, claim held", StatusOK, holder(host, os.Getpid()), 0, StatusOK},
+		{"failed, no claim", StatusFailed, "", 0, StatusFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "exp", "0123abcd")
+			writeRun(t, dir, RunInfo{Name: "format=sft", Status: tt.recorded})
+			if tt.claim != "" {
+				lock := ClaimFile(dir)
+				if err := os.MkdirAll(filepath.Dir(lock), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(lock, []byte(tt.claim), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				old := time.Now().Add(-tt.age)
+				if err := os.Chtimes(lock, old, old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := CurrentStatus(dir, tt.recorded); got != tt.want {
+				t.Errorf("CurrentStatus: %q, want %q", got, tt.want)
+			}
+			r, err := ReadRunDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Info.Status != tt.want {
+				t.Errorf("ReadRunDir: status %q, want %q", r.Info.Status, tt.want)
+			}
+			if tt.want == StatusInterrupted && !strings.Contains(r.Info.Error, "killed") {
+				t.Errorf("ReadRunDir: error %q, want it to say the process was killed", r.Info.Error)
 			}
 		})
 	}

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sftlab/sftlab/internal/atomicfile"
+	"github.com/sftlab/sftlab/internal/claim"
 )
 
 // Sample is one line of samples.jsonl: a completion generated greedily by the trained model for
@@ -58,20 +59,26 @@ type Run struct {
 // Run.Err. A missing run.json marks the run failed, named after its folder. The error result is
 // non-nil only when dir is not a readable folder.
 func ReadRunDir(dir string) (Run, error) {
+	r, _, err := readRunDir(dir)
+	return r, err
+}
+
+// readRunDir is ReadRunDir; infoErr is why run.json could not be read, nil when it was.
+func readRunDir(dir string) (r Run, infoErr, err error) {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return Run{}, fmt.Errorf("run folder: %w", err)
+		return Run{}, nil, fmt.Errorf("run folder: %w", err)
 	}
 	if !st.IsDir() {
-		return Run{}, fmt.Errorf("run folder %s: not a folder", dir)
+		return Run{}, nil, fmt.Errorf("run folder %s: not a folder", dir)
 	}
-	r := Run{Dir: dir}
+	r = Run{Dir: dir}
 	var problems []error
 	note := func(err error) { problems = append(problems, err) }
 
-	info, err := ReadRunInfo(filepath.Join(dir, RunInfoFile))
-	if err != nil {
-		note(err)
+	info, infoErr := ReadCurrentRunInfo(dir)
+	if infoErr != nil {
+		note(infoErr)
 		info = RunInfo{
 			Name: filepath.Base(dir), ID: filepath.Base(dir), Status: StatusFailed,
 			Error: fmt.Sprintf("%s unreadable", RunInfoFile), Summary: EmptySummary(),
@@ -79,9 +86,6 @@ func ReadRunDir(dir string) (Run, error) {
 	}
 	if info.Name == "" {
 		info.Name = filepath.Base(dir)
-	}
-	if info.Status == "" {
-		info.Status = StatusRunning
 	}
 	// A run that did not finish may lack its Arrow files; a finished one must have them.
 	finished := info.Status == StatusOK
@@ -109,30 +113,80 @@ func ReadRunDir(dir string) (Run, error) {
 	}
 	r.Info = info
 	r.Err = errors.Join(problems...)
-	return r, nil
+	return r, infoErr, nil
+}
+
+// ReadCurrentRunInfo reads the run.json of the run folder dir, with the status the run has now
+// (see [CurrentStatus]) rather than the one last recorded: every command that shows a run's
+// status reads it here.
+func ReadCurrentRunInfo(dir string) (RunInfo, error) {
+	info, err := ReadRunInfo(filepath.Join(dir, RunInfoFile))
+	if err != nil {
+		return info, err
+	}
+	if now := CurrentStatus(dir, info.Status); now != info.Status {
+		info.Status = now
+		if info.Error == "" {
+			info.Error = "the process training it stopped without recording how (killed): the next sftlab run resumes it"
+		}
+	}
+	return info, nil
+}
+
+// CurrentStatus is the status that the run in folder dir has now, given the one its run.json
+// records ("" reads as running). A run is running only while a live process holds its claim
+// ([ClaimFile]); recorded as running without one (no claim file, or one whose holder is gone:
+// its pid no longer exists on this host, or its heartbeat stopped), the process training it was
+// killed, and the run is interrupted: the next `sftlab run` resumes it from its checkpoint. A
+// claim that cannot be read leaves the recorded status.
+func CurrentStatus(dir string, recorded Status) Status {
+	if recorded != StatusRunning && recorded != "" {
+		return recorded
+	}
+	if _, live, err := claim.Holder(ClaimFile(dir), claim.Options{}); err == nil && !live {
+		return StatusInterrupted
+	}
+	return StatusRunning
+}
+
+// ClaimsDir is the folder, inside an experiment's folder, that holds the claims of its runs;
+// readers of an experiment skip it, as every folder whose name starts with ".".
+const ClaimsDir = ".claims"
+
+// ClaimFile is the lock file that a process holds while it trains the run in folder runDir
+// (OUTPUT_DIR/NAME/RUN_ID): OUTPUT_DIR/NAME/.claims/RUN_ID.lock, outside the run folder, which
+// training may delete and recreate.
+func ClaimFile(runDir string) string {
+	runDir = filepath.Clean(runDir)
+	return filepath.Join(filepath.Dir(runDir), ClaimsDir, filepath.Base(runDir)+".lock")
 }
 
 // ReadExperiment reads every run folder under runsDir/name, sorted by run name, then folder.
-// Folders whose names start with "." or "_" are skipped.
-func ReadExperiment(runsDir, name string) ([]Run, error) {
+// Folders whose names start with "." or "_" are skipped, and so are folders without a readable
+// run.json, which hold no run to show (one being started, or one whose run.json was damaged and
+// which the next `sftlab run` trains again): skipped says why for each of them.
+func ReadExperiment(runsDir, name string) (runs []Run, skipped []error, err error) {
 	dir := ExperimentDir(runsDir, name)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("experiment %q: %w (run `sftlab run experiments/%s.yaml` first, or pass --runs)", name, err, name)
+		return nil, nil, fmt.Errorf("experiment %q: %w (run `sftlab run experiments/%s.yaml` first, or pass --runs)", name, err, name)
 	}
-	var runs []Run
 	for _, e := range entries {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") {
 			continue
 		}
-		r, err := ReadRunDir(filepath.Join(dir, e.Name()))
+		r, infoErr, err := readRunDir(filepath.Join(dir, e.Name()))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if infoErr != nil {
+			skipped = append(skipped, fmt.Errorf("folder %s skipped: %w", r.Dir, infoErr))
+			continue
 		}
 		runs = append(runs, r)
 	}
 	if len(runs) == 0 {
-		return nil, fmt.Errorf("experiment %q: no run folders in %s (run `sftlab run experiments/%s.yaml` first)", name, dir, name)
+		return nil, skipped, fmt.Errorf("experiment %q: no runs in %s (run `sftlab run experiments/%s.yaml` first)", name, dir, name)
 	}
 	sort.SliceStable(runs, func(i, j int) bool {
 		if runs[i].Info.Name != runs[j].Info.Name {
@@ -140,7 +194,7 @@ func ReadExperiment(runsDir, name string) ([]Run, error) {
 		}
 		return runs[i].Dir < runs[j].Dir
 	})
-	return runs, nil
+	return runs, skipped, nil
 }
 
 // ReadConfig reads a YAML file into a flat map from dotted key paths to values

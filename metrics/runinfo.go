@@ -20,8 +20,8 @@ const (
 	StatusOK          Status = "ok"          // trained to max_steps and evaluated
 	StatusFailed      Status = "failed"      // stopped by an error (see RunInfo.Error)
 	StatusDiverged    Status = "diverged"    // stopped because the loss became NaN or Inf, or rose above train.divergence_factor × the first step's
-	StatusRunning     Status = "running"     // started and not finished (or killed without a trace)
-	StatusInterrupted Status = "interrupted" // stopped by a signal; resumable from its checkpoint
+	StatusRunning     Status = "running"     // being trained: a live process holds its claim (see CurrentStatus)
+	StatusInterrupted Status = "interrupted" // stopped by a signal, or its process killed; resumable from its checkpoint
 )
 
 // RunInfo is the content of run.json: what a run is, how it ended, what produced it and its

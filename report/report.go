@@ -28,13 +28,16 @@ const (
 // Generate reads the runs of experiment name under runsDir and writes its report to outDir. It
 // returns the experiment as built and the paths written.
 func Generate(runsDir, name, outDir string, opts Options) (*Experiment, []string, error) {
-	runs, err := metrics.ReadExperiment(runsDir, name)
+	runs, skipped, err := metrics.ReadExperiment(runsDir, name)
 	if err != nil {
 		return nil, nil, err
 	}
 	e, err := Build(name, runs, opts.Baseline)
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, s := range skipped {
+		e.Notes = append(e.Notes, oneLine(s.Error()))
 	}
 	files, err := Write(outDir, e, opts)
 	return e, files, err

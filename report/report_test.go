@@ -595,7 +595,7 @@ func TestBaselineSpec(t *testing.T) {
 }
 
 func TestCompare(t *testing.T) {
-	runs, err := metrics.ReadExperiment(fixtureRunsDir(t), "fixture")
+	runs, _, err := metrics.ReadExperiment(fixtureRunsDir(t), "fixture")
 	if err != nil {
 		t.Fatal(err)
 	}

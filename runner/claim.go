@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/sftlab/sftlab/configs"
@@ -36,15 +35,10 @@ func ParseHeldPolicy(s string) (HeldPolicy, error) {
 	return "", fmt.Errorf("--held %q: want wait or skip", s)
 }
 
-// claimsDir holds the lock files of an experiment's runs, beside the run folders; metrics and
-// report skip folders whose names start with ".".
-const claimsDir = ".claims"
-
 // ClaimFile is the lock file that a process holds while it trains run:
-// output.dir/NAME/.claims/RUN_ID.lock. It lies outside the run folder, which training may
-// delete and recreate.
+// output.dir/NAME/.claims/RUN_ID.lock (metrics.ClaimFile of its run folder).
 func ClaimFile(exp *configs.Experiment, run configs.Run) string {
-	return filepath.Join(run.Config.Output.Dir, exp.Name, claimsDir, run.ID+".lock")
+	return metrics.ClaimFile(RunDir(exp, run))
 }
 
 // claimPoll is how often a waiting process checks a held claim.
@@ -94,7 +88,7 @@ func (r *Runner) trainAll(ctx context.Context, exp *configs.Experiment, prepared
 		p := prepared[i]
 		log := r.opts.Logger.With("run", p.run.Name, "id", p.run.ID)
 		if r.opts.Held == HeldSkip {
-			info, err := metrics.ReadRunInfo(filepath.Join(p.dir, metrics.RunInfoFile))
+			info, err := metrics.ReadCurrentRunInfo(p.dir)
 			if err != nil {
 				info = metrics.RunInfo{Name: p.run.Name, ID: p.run.ID, Experiment: exp.Name, Status: metrics.StatusRunning, Summary: metrics.EmptySummary()}
 			}

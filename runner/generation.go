@@ -1,7 +1,9 @@
 package runner
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"time"
 
@@ -170,17 +172,22 @@ func (s *scorer) write(dir string) error {
 	return metrics.WriteGenerations(filepath.Join(dir, metrics.GenerationsFile), s.rows)
 }
 
-// resume keeps the rows of an interrupted run up to step, read from its generation.arrow.
-func (s *scorer) resume(dir string, step int64) {
+// resume keeps the rows of an interrupted run scored during training up to step, read from its
+// generation.arrow; the row of the end of training, which final adds, is not kept (a run killed
+// after writing it resumes at its last step and scores it again). A missing file holds no rows;
+// an unreadable one is an error.
+func (s *scorer) resume(dir string, step int64) error {
+	s.rows = nil
 	all, err := metrics.ReadGenerations(filepath.Join(dir, metrics.GenerationsFile))
-	if err != nil {
-		return
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 	for _, g := range all {
-		if g.Step <= step {
+		if g.Step <= step && g.Step < int64(s.cfg.Train.MaxSteps) {
 			s.rows = append(s.rows, g)
 		}
 	}
+	return nil
 }
 
 // paddingShare is the padding share of the run's training batches with and without packing

@@ -100,6 +100,28 @@ func (k gptKind) loadTrained(runDir string, cfg configs.Config, be compute.Backe
 	return &Trained{Config: cfg, Tokenizer: tok, context: m.Context(), vocab: vocab, generate: trainer.Generate}, nil
 }
 
+// intact checks that the finished run in runDir holds a readable vocabulary (with a compact
+// one) and a whole checkpoint of its last step.
+func (gptKind) intact(runDir string, cfg configs.Config) error {
+	if data, err := os.ReadFile(filepath.Join(runDir, vocabFile)); err == nil || cfg.Model.Vocab == "compact" {
+		var vocab model.CompactVocab
+		if err == nil {
+			err = json.Unmarshal(data, &vocab)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", vocabFile, err)
+		}
+	}
+	step, err := train.LatestCheckpointStep(filepath.Join(runDir, checkpointsDir))
+	if err != nil {
+		return err
+	}
+	if step != cfg.Train.MaxSteps {
+		return fmt.Errorf("its latest checkpoint is of step %d, not the last (%d)", step, cfg.Train.MaxSteps)
+	}
+	return nil
+}
+
 // gptConfig is the GPT of cfg.Model over a vocabulary of vocabSize ids.
 func gptConfig(cfg configs.Config, vocabSize int) model.Config {
 	return model.Config{

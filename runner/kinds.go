@@ -28,6 +28,9 @@ type modelKind interface {
 	build(cfg configs.Config, p *prepared, be compute.Backend) (*builtModel, error)
 	// loadTrained loads what a run of this kind left in its folder runDir, with its tokenizer.
 	loadTrained(runDir string, cfg configs.Config, be compute.Backend) (*Trained, error)
+	// intact checks, without loading the weights, that a finished run in runDir holds what
+	// loadTrained needs, whole: a finished run found damaged trains again.
+	intact(runDir string, cfg configs.Config) error
 }
 
 // kindOf returns the model kind of a run.

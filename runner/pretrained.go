@@ -203,6 +203,23 @@ func (k pretrainedKind) loadTrained(runDir string, cfg configs.Config, be comput
 	return decoderTrained(cfg, tok, be, store, m), nil
 }
 
+// intact checks that the finished run in runDir holds its saved weights with whole headers:
+// the adapter of a LoRA run, else the fine-tuned model directory.
+func (pretrainedKind) intact(runDir string, cfg configs.Config) error {
+	if usesLoRA(cfg) {
+		f, err := safetensors.Open(filepath.Join(runDir, adapterDir, decoder.AdapterWeightsFile))
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	}
+	set, err := safetensors.OpenDir(filepath.Join(runDir, modelDir))
+	if err != nil {
+		return err
+	}
+	return set.Close()
+}
+
 // decoderTrained is a Trained that decodes with the key/value cache of m's weights in store.
 func decoderTrained(cfg configs.Config, tok *tokenizer.Tokenizer, be compute.Backend, store *mlmodel.Store, m *decoder.Model) *Trained {
 	gen := decoder.NewGenerator(be, store, m)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -72,15 +73,11 @@ func (r *Runner) runOne(ctx context.Context, exp *configs.Experiment, p *prepare
 	return rc.record(nil)
 }
 
-// reuse keeps a finished run found on disk, unless Options.Reuse refuses it, in which case the
-// folder is emptied so that the run trains afresh. It reports true when the returned outcome is
-// final.
+// reuse keeps a finished run found on disk, unless Options.Reuse refuses it or its files are
+// damaged, in which case the folder is emptied so that the run trains afresh; so is a folder
+// without a readable run.json. It reports true when the returned outcome is final.
 func (rc *recipe) reuse() (Outcome, bool) {
 	out := Outcome{Run: rc.p.run, Dir: rc.p.dir}
-	previous, err := metrics.ReadRunInfo(rc.infoPath)
-	if err != nil {
-		return out, false
-	}
 	// discard empties the folder of a run that must train afresh.
 	discard := func() (Outcome, bool) {
 		if err := os.RemoveAll(rc.p.dir); err != nil {
@@ -88,6 +85,16 @@ func (rc *recipe) reuse() (Outcome, bool) {
 			out.Info = metrics.RunInfo{Name: rc.p.run.Name, ID: rc.p.run.ID, Experiment: rc.exp.Name,
 				Status: metrics.StatusFailed, Error: out.Err.Error(), Summary: metrics.EmptySummary()}
 			return out, true
+		}
+		return out, false
+	}
+	previous, err := metrics.ReadRunInfo(rc.infoPath)
+	if err != nil {
+		// Without run.json nothing says what the folder's files were trained on, nor how far:
+		// they are not resumed from.
+		if entries, derr := os.ReadDir(rc.p.dir); derr == nil && len(entries) > 0 {
+			rc.log.Warn("run folder without a readable run.json: training it again", "err", err)
+			return discard()
 		}
 		return out, false
 	}
@@ -100,6 +107,10 @@ func (rc *recipe) reuse() (Outcome, bool) {
 		rc.previous = &previous // an unfinished run resumes
 		return out, false
 	}
+	if err := rc.intact(); err != nil {
+		rc.log.Warn("finished run found but damaged: training it again", "err", err)
+		return discard()
+	}
 	if rc.r.opts.Reuse == nil || rc.r.opts.Reuse(previous) {
 		rc.log.Info("finished run found, skipped", "eval_loss", previous.Summary.EvalLoss)
 		out.Info, out.Skipped = previous, true
@@ -107,6 +118,94 @@ func (rc *recipe) reuse() (Outcome, bool) {
 	}
 	rc.log.Info("finished run found but produced by other code: training it again", "commit", previous.Provenance.GitCommit)
 	return discard()
+}
+
+// intact checks that the finished run in the folder is whole: every file readable, every
+// metrics row there once, and the model kind's saved weights.
+func (rc *recipe) intact() error {
+	r, err := metrics.ReadRunDir(rc.p.dir)
+	if err != nil {
+		return err
+	}
+	if r.Err != nil {
+		return r.Err
+	}
+	if why := rc.rowsMissing(rc.cfg.Train.MaxSteps, r.Steps, r.Evals, nil); why != "" {
+		return errors.New(why)
+	}
+	return kindOf(rc.cfg).intact(rc.p.dir, rc.cfg)
+}
+
+// splits are the splits the run evaluates (the map setUp builds): the training split, and the
+// held-out one when there is one.
+func (rc *recipe) splits() []string {
+	if len(rc.p.valid) > 0 {
+		return []string{metrics.SplitTrain, metrics.SplitValid}
+	}
+	return []string{metrics.SplitTrain}
+}
+
+// checkpointed reports whether the trainer writes a checkpoint after step.
+func (rc *recipe) checkpointed(step int) bool {
+	t := rc.cfg.Train
+	return step == t.MaxSteps || (t.CheckpointEvery > 0 && step%t.CheckpointEvery == 0)
+}
+
+// evalDue reports whether the trainer evaluates after step.
+func (rc *recipe) evalDue(step int) bool {
+	return step == rc.cfg.Train.MaxSteps || (rc.cfg.Eval.Every > 0 && step%rc.cfg.Eval.Every == 0)
+}
+
+// rowsMissing says what is wrong with the metrics rows of steps 1 to step: every step once, in
+// order, one evaluation row per split at each step due, and, unless gens is nil, one
+// generation row at each step the scorer is due; "" when nothing is.
+func (rc *recipe) rowsMissing(step int, steps []metrics.Step, evals []metrics.Eval, gens []metrics.Generation) string {
+	if len(steps) != step {
+		return fmt.Sprintf("%s holds %d rows up to step %d, want %d", metrics.StepsFile, len(steps), step, step)
+	}
+	for i, s := range steps {
+		if s.Step != int64(i+1) {
+			return fmt.Sprintf("%s: row %d is of step %d, want %d", metrics.StepsFile, i+1, s.Step, i+1)
+		}
+	}
+	type key struct {
+		step  int64
+		split string
+	}
+	seen := map[key]int{}
+	for _, e := range evals {
+		if e.Step <= int64(step) {
+			seen[key{e.Step, e.Split}]++
+		}
+	}
+	want := 0
+	for s := 1; s <= step; s++ {
+		if !rc.evalDue(s) {
+			continue
+		}
+		for _, split := range rc.splits() {
+			want++
+			if n := seen[key{int64(s), split}]; n != 1 {
+				return fmt.Sprintf("%s holds %d rows of step %d, split %s, want 1", metrics.EvalsFile, n, s, split)
+			}
+		}
+	}
+	if len(seen) != want {
+		return fmt.Sprintf("%s holds rows of steps that are not evaluated", metrics.EvalsFile)
+	}
+	if gens == nil {
+		return ""
+	}
+	count := map[int64]int{}
+	for _, g := range gens {
+		count[g.Step]++
+	}
+	for s := 1; s <= step; s++ {
+		if n := count[int64(s)]; rc.sc.due(s) && n != 1 {
+			return fmt.Sprintf("%s holds %d rows of step %d, want 1", metrics.GenerationsFile, n, s)
+		}
+	}
+	return ""
 }
 
 // begin records the run as running: its resolved config.yaml and a run.json with its
@@ -218,30 +317,16 @@ func (rc *recipe) setUp(context.Context) error {
 // metrics rows and writing them whenever a checkpoint is written.
 func (rc *recipe) train(ctx context.Context) error {
 	cfg := rc.cfg
-	resumed, err := rc.trainer.LoadLatestCheckpoint()
+	resumed, err := rc.resume()
 	if err != nil {
 		return fmt.Errorf("resume: %w", err)
-	}
-	if resumed > 0 {
-		if rc.previous != nil {
-			rc.earlierS = rc.previous.Provenance.WallS
-		}
-		// Keep the metrics rows up to the checkpoint; the steps after it are trained again.
-		rc.steps, rc.evals = readUpTo(rc.p.dir, int64(resumed))
-		rc.sc.resume(rc.p.dir, int64(resumed))
-		rc.log.Info("resuming from checkpoint", "step", resumed)
 	}
 	bar := rc.r.newBar(rc.p.run.Name, rc.index, rc.total, cfg.Train.MaxSteps, resumed)
 	defer bar.finish()
 	// The trainer checkpoints after a step's evaluation; the files must hold every row up to a
 	// checkpoint before it is written, so that a run killed at any moment resumes with all of
-	// them (readUpTo drops the rows after the checkpoint it resumes from).
-	checkpointed := func(step int) bool {
-		return step == cfg.Train.MaxSteps || (cfg.Train.CheckpointEvery > 0 && step%cfg.Train.CheckpointEvery == 0)
-	}
-	evalDue := func(step int) bool {
-		return len(rc.evalSets) > 0 && (step == cfg.Train.MaxSteps || (cfg.Eval.Every > 0 && step%cfg.Eval.Every == 0))
-	}
+	// them (resume drops the rows after the checkpoint it resumes from).
+	checkpointed, evalDue := rc.checkpointed, rc.evalDue
 	keep := func() error {
 		if err := rc.sc.write(rc.p.dir); err != nil {
 			return err
@@ -279,6 +364,51 @@ func (rc *recipe) train(ctx context.Context) error {
 	}
 	_, err = rc.trainer.Run(ctx, rc.trainSet, rc.evalSets, hooks)
 	return err
+}
+
+// resume restores the run's latest checkpoint, with the metrics rows up to it, and returns its
+// step. It returns 0, the run starting from the first step, when there is no checkpoint, and
+// when there is one that cannot be resumed from: damaged (a kill or a bad disk truncated it),
+// or with rows up to it missing from the metrics files (damaged in turn). Such a checkpoint is
+// removed. The error is one of removing it.
+func (rc *recipe) resume() (int, error) {
+	dir := filepath.Join(rc.p.dir, checkpointsDir)
+	fresh := func(err error) (int, error) {
+		rc.log.Warn("checkpoint cannot be resumed from: training from the first step", "err", err)
+		rc.steps, rc.evals, rc.sc.rows = nil, nil, nil
+		if err := os.RemoveAll(dir); err != nil {
+			return 0, fmt.Errorf("remove the checkpoints: %w", err)
+		}
+		return 0, nil
+	}
+	step, err := train.LatestCheckpointStep(dir)
+	if err != nil {
+		return fresh(err)
+	}
+	if step == 0 {
+		return 0, nil
+	}
+	// Keep the metrics rows up to the checkpoint; the steps after it are trained again.
+	steps, evals, err := readUpTo(rc.p.dir, int64(step))
+	if err == nil {
+		err = rc.sc.resume(rc.p.dir, int64(step))
+	}
+	if err != nil {
+		return fresh(err)
+	}
+	if why := rc.rowsMissing(step, steps, evals, rc.sc.rows); why != "" {
+		return fresh(fmt.Errorf("the metrics rows up to its step %d are not all there: %s", step, why))
+	}
+	// Checked whole before anything is set: on error the trainer is as New made it.
+	if _, err := rc.trainer.LoadLatestCheckpoint(); err != nil {
+		return fresh(err)
+	}
+	rc.steps, rc.evals = steps, evals
+	if rc.previous != nil {
+		rc.earlierS = rc.previous.Provenance.WallS
+	}
+	rc.log.Info("resuming from checkpoint", "step", step)
+	return step, nil
 }
 
 // save keeps what the model kind saves after training (a pretrained model's fine-tuned
@@ -371,25 +501,30 @@ func writeMetrics(dir string, steps []metrics.Step, evals []metrics.Eval) error 
 	return metrics.WriteEvals(filepath.Join(dir, metrics.EvalsFile), evals)
 }
 
-// readUpTo reads the metrics rows of an interrupted run up to step.
-func readUpTo(dir string, step int64) ([]metrics.Step, []metrics.Eval) {
+// readUpTo reads the metrics rows of an interrupted run up to step. A missing file holds no
+// rows; an unreadable one is an error.
+func readUpTo(dir string, step int64) ([]metrics.Step, []metrics.Eval, error) {
 	var steps []metrics.Step
 	var evals []metrics.Eval
-	if all, err := metrics.ReadSteps(filepath.Join(dir, metrics.StepsFile)); err == nil {
-		for _, s := range all {
-			if s.Step <= step {
-				steps = append(steps, s)
-			}
+	all, err := metrics.ReadSteps(filepath.Join(dir, metrics.StepsFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, err
+	}
+	for _, s := range all {
+		if s.Step <= step {
+			steps = append(steps, s)
 		}
 	}
-	if all, err := metrics.ReadEvals(filepath.Join(dir, metrics.EvalsFile)); err == nil {
-		for _, e := range all {
-			if e.Step <= step {
-				evals = append(evals, e)
-			}
+	allEvals, err := metrics.ReadEvals(filepath.Join(dir, metrics.EvalsFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, err
+	}
+	for _, e := range allEvals {
+		if e.Step <= step {
+			evals = append(evals, e)
 		}
 	}
-	return steps, evals
+	return steps, evals, nil
 }
 
 // params converts the run's swept parameters for run.json.

@@ -206,16 +206,101 @@ func TestStaleTempFilesRemoved(t *testing.T) {
 	exp := smoke(t, t.TempDir(), "train.max_steps=2", "eval.samples=0")
 	dir := RunDir(exp, exp.Runs[0])
 	stale := filepath.Join(dir, ".metrics.arrow.tmp4242")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// A checkpoint folder whose writer was killed before renaming it into place.
+	staleCkpt := filepath.Join(dir, checkpointsDir, ".step-00000004.tmp77")
+	if err := os.MkdirAll(staleCkpt, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(stale, []byte("half"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(staleCkpt, "tensors.bin"), []byte("weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if sum, err := New(Options{}).Run(context.Background(), exp); err != nil || sum.Failed() != 0 {
 		t.Fatalf("%v, %d failed", err, sum.Failed())
 	}
-	if _, err := os.Stat(stale); err == nil {
-		t.Error("the stale temporary file is still there")
+	for _, path := range []string{stale, staleCkpt} {
+		if _, err := os.Stat(path); err == nil {
+			t.Errorf("%s is still there", path)
+		}
+	}
+}
+
+// TestResumeAtLastStepKeepsRowsOnce leaves a finished run's folder as a kill after its last
+// checkpoint leaves it (while the completions were sampled, or run.json was being written:
+// every file written, run.json still "running"), runs it again and checks that every
+// evaluation and generation row is there once, as in the uninterrupted run.
+func TestResumeAtLastStepKeepsRowsOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains models")
+	}
+	exp := smoke(t, t.TempDir(), "train.max_steps=8", "train.checkpoint_every=4", "eval.every=4", "eval.generate_every=4", "eval.samples=1")
+	if sum, err := New(Options{}).Run(context.Background(), exp); err != nil || sum.Failed() != 0 {
+		t.Fatalf("uninterrupted run: %v, %d failed", err, sum.Failed())
+	}
+	dir := RunDir(exp, exp.Runs[0])
+	want := readRun(t, dir)
+	info := want.Info
+	info.Status = metrics.StatusRunning
+	if err := metrics.WriteRunInfo(filepath.Join(dir, metrics.RunInfoFile), info); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := New(Options{}).Run(context.Background(), exp)
+	if err != nil || sum.Failed() != 0 || sum.Outcomes[0].Skipped {
+		t.Fatalf("rerun: %v, %d failed, skipped %v; want it resumed and finished", err, sum.Failed(), sum.Outcomes[0].Skipped)
+	}
+	got := readRun(t, dir)
+	if len(got.Evals) != len(want.Evals) || len(got.Generations) != len(want.Generations) || len(got.Steps) != len(want.Steps) {
+		t.Fatalf("after resuming at the last step: %d steps, %d eval rows, %d generation rows; want %d, %d, %d",
+			len(got.Steps), len(got.Evals), len(got.Generations), len(want.Steps), len(want.Evals), len(want.Generations))
+	}
+	for i := range want.Evals {
+		if got.Evals[i].Step != want.Evals[i].Step || got.Evals[i].Split != want.Evals[i].Split || got.Evals[i].Loss != want.Evals[i].Loss {
+			t.Errorf("eval row %d: %+v, want %+v", i, got.Evals[i], want.Evals[i])
+		}
+	}
+}
+
+// TestDamagedCheckpointRetrains truncates the checkpoint of an interrupted run and checks that
+// the next run trains it from the first step, to the numbers of an uninterrupted run.
+func TestDamagedCheckpointRetrains(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains models")
+	}
+	sets := []string{"train.max_steps=8", "train.checkpoint_every=4", "eval.every=4", "eval.samples=0"}
+	whole := smoke(t, t.TempDir(), sets...)
+	if sum, err := New(Options{}).Run(context.Background(), whole); err != nil || sum.Failed() != 0 {
+		t.Fatalf("uninterrupted run: %v, %d failed", err, sum.Failed())
+	}
+	want := readRun(t, RunDir(whole, whole.Runs[0]))
+
+	exp := smoke(t, t.TempDir(), sets...)
+	dir := RunDir(exp, exp.Runs[0])
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	New(Options{AfterStep: func(_ configs.Run, step int) {
+		if step == 6 {
+			cancel()
+		}
+	}}).Run(ctx, exp)
+	bins, _ := filepath.Glob(filepath.Join(dir, checkpointsDir, "step-*", "tensors.bin"))
+	if len(bins) != 1 {
+		t.Fatalf("checkpoints of the interrupted run: %v, want one", bins)
+	}
+	if err := os.Truncate(bins[0], 100); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := New(Options{}).Run(context.Background(), exp); err != nil || sum.Failed() != 0 {
+		t.Fatalf("rerun: %v, %d failed", err, sum.Failed())
+	}
+	got := readRun(t, dir)
+	if len(got.Steps) != len(want.Steps) || len(got.Evals) != len(want.Evals) {
+		t.Fatalf("%d steps, %d eval rows; want %d, %d", len(got.Steps), len(got.Evals), len(want.Steps), len(want.Evals))
+	}
+	for i := range want.Steps {
+		if got.Steps[i].TrainLoss != want.Steps[i].TrainLoss {
+			t.Errorf("step %d: loss %v, want %v", i+1, got.Steps[i].TrainLoss, want.Steps[i].TrainLoss)
+		}
 	}
 }

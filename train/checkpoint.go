@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"math"
@@ -24,7 +25,8 @@ import (
 //	latest              name of the newest complete checkpoint, e.g. "step-00000020"
 //	step-00000020/
 //	  state.json        step, data position, tokens seen, the first step's loss, the run's
-//	                    trajectory settings, and the variable table (path, dims, byte offset)
+//	                    trajectory settings, the variable table (path, dims, byte offset) and
+//	                    the CRC-32C of tensors.bin
 //	  tensors.bin       every variable (weights, AdamW m and v) as little-endian float32
 //
 // The data order needs no saved generator state: each epoch's permutation is drawn from a PCG
@@ -49,7 +51,33 @@ type checkpointState struct {
 	StartLoss float64         `json:"start_loss,omitempty"` // the first step's loss, for the divergence check
 	Settings  trajectory      `json:"settings"`
 	Variables []checkpointVar `json:"variables"`
+	// CRC32C is the CRC-32C (Castagnoli) of tensors.bin; nil in checkpoints written before it
+	// was recorded, which are loaded unchecked.
+	CRC32C *uint32 `json:"crc32c,omitempty"`
 }
+
+// size is the length tensors.bin must have: the variables laid end to end, in order. The
+// error says where the table is inconsistent.
+func (st checkpointState) size() (int64, error) {
+	var next int64
+	for _, v := range st.Variables {
+		if v.Offset != next {
+			return 0, fmt.Errorf("variable %q at byte %d, want %d", v.Path, v.Offset, next)
+		}
+		n := int64(4)
+		for _, d := range v.Dims {
+			if d < 0 || (d > 0 && n > math.MaxInt64/int64(d)) {
+				return 0, fmt.Errorf("variable %q: dims %v", v.Path, v.Dims)
+			}
+			n *= int64(d)
+		}
+		next += n
+	}
+	return next, nil
+}
+
+// crcTable is the CRC-32C table of tensors.bin's checksum.
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // trajectory holds the settings that decide a run's numbers; a resume must not change them.
 type trajectory struct {
@@ -95,15 +123,16 @@ func (t *Trainer) SaveCheckpoint() error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(err)
 	}
-	tmp, err := os.MkdirTemp(dir, ".tmp-"+name+"-")
+	tmp, err := atomicfile.TempDir(dir, name)
 	if err != nil {
 		return fail(err)
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
 	st := checkpointState{Step: t.step, Position: t.pos, Tokens: t.tokens, StartLoss: t.startLoss, Settings: t.cfg.trajectory()}
 	vars := slices.Concat(t.params, t.moments)
+	sum := crc32.New(crcTable)
 	err = atomicfile.Write(filepath.Join(tmp, tensorsFile), func(w io.Writer) error {
-		bw := bufio.NewWriter(w)
+		bw := bufio.NewWriter(io.MultiWriter(w, sum))
 		var offset int64
 		buf := make([]byte, 4)
 		for _, v := range vars {
@@ -132,6 +161,8 @@ func (t *Trainer) SaveCheckpoint() error {
 	if err != nil {
 		return fail(err)
 	}
+	crc := sum.Sum32()
+	st.CRC32C = &crc
 	js, err := json.MarshalIndent(st, "", " ")
 	if err != nil {
 		return fail(err)
@@ -164,18 +195,74 @@ func (t *Trainer) SaveCheckpoint() error {
 	return nil
 }
 
-// LoadLatestCheckpoint restores the checkpoint named in cfg.CheckpointDir/latest and returns
-// its step, or 0 (and changes nothing) when there is none yet.
-func (t *Trainer) LoadLatestCheckpoint() (int, error) {
-	dir := t.cfg.CheckpointDir
+// LatestCheckpointStep returns the step of the checkpoint named in dir/latest, or 0 when there
+// is none, after checking what can be checked without reading its tensors: latest names a
+// checkpoint folder, its state.json parses and its tensors.bin has the size of the variables
+// it lists. A checkpoint that a kill or a damaged disk truncated is an error naming the file.
+// LoadLatestCheckpoint checks the rest (the checksum, the variables against the model).
+func LatestCheckpointStep(dir string) (int, error) {
+	path, err := latestPath(dir)
+	if err != nil || path == "" {
+		return 0, err
+	}
+	st, err := readState(path)
+	if err != nil {
+		return 0, err
+	}
+	want, err := st.size()
+	if err != nil {
+		return 0, fmt.Errorf("train: checkpoint %s: %s: %w", path, stateFile, err)
+	}
+	fi, err := os.Stat(filepath.Join(path, tensorsFile))
+	if err != nil {
+		return 0, fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	if fi.Size() != want {
+		return 0, fmt.Errorf("train: checkpoint %s: %s holds %d bytes, its variables %d", path, tensorsFile, fi.Size(), want)
+	}
+	if st.Step <= 0 {
+		return 0, fmt.Errorf("train: checkpoint %s: step %d", path, st.Step)
+	}
+	return st.Step, nil
+}
+
+// latestPath is the checkpoint folder that dir/latest names, "" when there is no latest file.
+func latestPath(dir string) (string, error) {
 	latest, err := os.ReadFile(filepath.Join(dir, latestFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return "", nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("train: resume: %w", err)
+		return "", fmt.Errorf("train: resume: %w", err)
 	}
-	path := filepath.Join(dir, strings.TrimSpace(string(latest)))
+	name := strings.TrimSpace(string(latest))
+	if !strings.HasPrefix(name, "step-") || strings.ContainsAny(name, `/\`) {
+		return "", fmt.Errorf("train: resume: %s names %q, not a checkpoint folder", filepath.Join(dir, latestFile), name)
+	}
+	return filepath.Join(dir, name), nil
+}
+
+// readState reads the state.json of the checkpoint folder path.
+func readState(path string) (checkpointState, error) {
+	var st checkpointState
+	js, err := os.ReadFile(filepath.Join(path, stateFile))
+	if err != nil {
+		return st, fmt.Errorf("train: resume from %s: %w", path, err)
+	}
+	if err := json.Unmarshal(js, &st); err != nil {
+		return st, fmt.Errorf("train: resume from %s: %s: %w", path, stateFile, err)
+	}
+	return st, nil
+}
+
+// LoadLatestCheckpoint restores the checkpoint named in cfg.CheckpointDir/latest and returns
+// its step, or 0 (and changes nothing) when there is none yet. On error nothing is changed
+// either: every check is made before the first variable is set.
+func (t *Trainer) LoadLatestCheckpoint() (int, error) {
+	path, err := latestPath(t.cfg.CheckpointDir)
+	if err != nil || path == "" {
+		return 0, err
+	}
 	if err := t.LoadCheckpoint(path); err != nil {
 		return 0, err
 	}
@@ -185,18 +272,16 @@ func (t *Trainer) LoadLatestCheckpoint() (int, error) {
 // LoadCheckpoint restores the checkpoint folder path (one step-NNNNNNNN folder). The run's
 // trajectory settings (seed, steps, lr, warmup, decay, clipping, batch, gradient accumulation,
 // padding) must match. Checkpoints are taken between optimizer steps, so the gradient
-// accumulators (never saved) hold nothing that a resume needs.
+// accumulators (never saved) hold nothing that a resume needs. The checkpoint is checked whole
+// (its checksum, every variable's name, shape and bytes) before any variable is set, so that on
+// error the trainer is as it was.
 func (t *Trainer) LoadCheckpoint(path string) error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("train: resume from %s: %s", path, fmt.Sprintf(format, args...))
 	}
-	js, err := os.ReadFile(filepath.Join(path, stateFile))
+	st, err := readState(path)
 	if err != nil {
-		return fail("%v", err)
-	}
-	var st checkpointState
-	if err := json.Unmarshal(js, &st); err != nil {
-		return fail("%s: %v", stateFile, err)
+		return err
 	}
 	if want := t.cfg.trajectory(); st.Settings != want {
 		return fail("settings %+v differ from this run's %+v: resume with the same configuration or use a new checkpoint_dir", st.Settings, want)
@@ -204,6 +289,16 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 	raw, err := os.ReadFile(filepath.Join(path, tensorsFile))
 	if err != nil {
 		return fail("%v", err)
+	}
+	if want, err := st.size(); err != nil {
+		return fail("%s: %v", stateFile, err)
+	} else if int64(len(raw)) != want {
+		return fail("%s holds %d bytes, its variables %d", tensorsFile, len(raw), want)
+	}
+	if st.CRC32C != nil {
+		if got := crc32.Checksum(raw, crcTable); got != *st.CRC32C {
+			return fail("%s is damaged: CRC-32C %08x, recorded %08x", tensorsFile, got, *st.CRC32C)
+		}
 	}
 	vars := slices.Concat(t.params, t.moments)
 	if len(st.Variables) != len(vars) {
@@ -219,6 +314,10 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 		if cv.Offset < 0 || end > int64(len(raw)) {
 			return fail("variable %q: bytes [%d, %d) outside %s (%d bytes)", cv.Path, cv.Offset, end, tensorsFile, len(raw))
 		}
+	}
+	for i, v := range vars {
+		cv := st.Variables[i]
+		n := v.Shape().Size()
 		data := make([]float32, n)
 		for j := range data {
 			data[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[cv.Offset+int64(4*j):]))
@@ -228,5 +327,6 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 		}
 	}
 	t.step, t.pos, t.tokens, t.startLoss = st.Step, st.Position, st.Tokens, st.StartLoss
+	t.evaluated = st.Step // a checkpoint is written after its step's evaluation
 	return nil
 }

@@ -83,6 +83,7 @@ type Trainer struct {
 	pos       position // data position of the next batch
 	tokens    int64    // non-padding input tokens seen
 	startLoss float64  // the first step's loss, the reference of DivergenceFactor; 0 = not known yet
+	evaluated int      // the step of the latest evaluation (of a resumed checkpoint's step); -1 = none
 
 	stepExec, evalExec, genExec *mlmodel.Exec
 	microExec, applyExec        *mlmodel.Exec // the accumulated step, only with GradAccum > 1
@@ -96,7 +97,7 @@ func New(backend compute.Backend, m Model, cfg Config) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	t := &Trainer{backend: backend, model: m, cfg: cfg, store: mlmodel.NewStore()}
+	t := &Trainer{backend: backend, model: m, cfg: cfg, store: mlmodel.NewStore(), evaluated: -1}
 	if cfg.Pack {
 		pm, ok := m.(PackedModel)
 		if !ok {
@@ -447,7 +448,9 @@ func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[stri
 	splits := slices.Sorted(maps.Keys(evalSets))
 	start := time.Now()
 	var order []int
-	evaluated := -1
+	// A trainer resumed from a checkpoint has evaluated its step already (checkpoints are
+	// written after the step's evaluation): evaluating it again would repeat those rows.
+	evaluated := t.evaluated
 	evalAll := func() error {
 		for _, name := range splits {
 			em, err := t.Evaluate(name, evalSets[name])
@@ -461,7 +464,7 @@ func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[stri
 				}
 			}
 		}
-		evaluated = t.step
+		evaluated, t.evaluated = t.step, t.step
 		return nil
 	}
 	for t.step < t.cfg.MaxSteps {

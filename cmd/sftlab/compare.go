@@ -92,7 +92,7 @@ func isExperiment(runsDir, arg string) bool {
 
 // experimentSide reads an experiment's runs for a comparison.
 func experimentSide(runsDir, name string) (report.Side, error) {
-	runs, err := metrics.ReadExperiment(runsDir, name)
+	runs, _, err := metrics.ReadExperiment(runsDir, name) // folders without a run.json hold no run to compare
 	if err != nil {
 		return report.Side{}, err
 	}

@@ -58,11 +58,14 @@ func exportRun(o *exportOpts) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	runs, err := metrics.ReadExperiment(o.runsDir, o.name)
+	runs, skipped, err := metrics.ReadExperiment(o.runsDir, o.name)
 	if err != nil {
 		return err
 	}
 	log := o.logger()
+	for _, s := range skipped {
+		log.Warn("not a run: left out of the export", "err", s)
+	}
 	for _, r := range runs {
 		if r.Err != nil {
 			log.Warn("run folder incomplete: exported what could be read", "run", r.Info.Name, "err", r.Err)

@@ -60,7 +60,7 @@ func baselineRun(opts *baselineOpts) error {
 	kernels := map[string]bool{}
 	kernel := ""
 	for _, run := range exp.Runs {
-		info, err := metrics.ReadRunInfo(filepath.Join(runner.RunDir(exp, run), metrics.RunInfoFile))
+		info, err := metrics.ReadCurrentRunInfo(runner.RunDir(exp, run))
 		if err != nil {
 			return fmt.Errorf("baseline %s: run %s has not run: %w (run `sftlab run %s` first)", exp.Name, run.Name, err, exp.Path)
 		}

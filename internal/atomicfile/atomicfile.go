@@ -78,14 +78,23 @@ func SyncDir(dir string) error {
 	return nil
 }
 
-// IsTemp reports whether name is the name WriteFile gives its temporary files (".NAME.tmpDIGITS").
+// TempDir creates an empty temporary folder in dir for a caller that fills it and renames it to
+// dir/name, named as WriteFile names its temporary files (".NAME.tmpDIGITS"), so that
+// RemoveStale removes it when a killed writer leaves it behind.
+func TempDir(dir, name string) (string, error) {
+	return os.MkdirTemp(dir, "."+name+".tmp")
+}
+
+// IsTemp reports whether name is the name WriteFile gives its temporary files, and TempDir its
+// temporary folders (".NAME.tmpDIGITS").
 func IsTemp(name string) bool {
 	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp")
 }
 
-// RemoveStale removes the temporary files that writers killed before their rename left in dir
-// and below it, and returns how many it removed. It never follows symbolic links. Call it only
-// while no other process writes there (the runner holds the run's claim).
+// RemoveStale removes the temporary files and folders (see TempDir) that writers killed before
+// their rename left in dir and below it, and returns how many it removed. It never follows
+// symbolic links. Call it only while no other process writes there (the runner holds the run's
+// claim).
 func RemoveStale(dir string) (int, error) {
 	n := 0
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -95,11 +104,21 @@ func RemoveStale(dir string) (int, error) {
 			}
 			return err
 		}
-		if d.Type().IsRegular() && IsTemp(d.Name()) {
+		if path == dir || !IsTemp(d.Name()) {
+			return nil
+		}
+		switch {
+		case d.Type().IsRegular():
 			if err := os.Remove(path); err != nil {
 				return err
 			}
 			n++
+		case d.IsDir():
+			if err := os.RemoveAll(path); err != nil {
+				return err
+			}
+			n++
+			return filepath.SkipDir
 		}
 		return nil
 	})

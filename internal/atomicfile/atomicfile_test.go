@@ -83,7 +83,9 @@ func TestSyncDir(t *testing.T) {
 func TestRemoveStale(t *testing.T) {
 	dir := t.TempDir()
 	keep := []string{"run.json", "metrics.arrow", "checkpoints/step-00000004/state.json", ".hidden"}
-	stale := []string{".run.json.tmp123", "checkpoints/step-00000004/.weights.safetensors.tmp9"}
+	stale := []string{".run.json.tmp123", "checkpoints/step-00000004/.weights.safetensors.tmp9",
+		// A checkpoint folder being written (TempDir), with a file already renamed into it.
+		"checkpoints/.step-00000008.tmp77/tensors.bin"}
 	for _, name := range append(append([]string{}, keep...), stale...) {
 		path := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -105,10 +107,13 @@ func TestRemoveStale(t *testing.T) {
 	if err != nil || n != len(stale) {
 		t.Fatalf("RemoveStale = %d, %v; want %d", n, err, len(stale))
 	}
-	for _, name := range stale {
+	for _, name := range append(stale, "checkpoints/.step-00000008.tmp77") {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			t.Errorf("%s left", name)
 		}
+	}
+	if tmp, err := TempDir(dir, "step-00000012"); err != nil || !IsTemp(filepath.Base(tmp)) {
+		t.Errorf("TempDir = %q, %v; want a folder IsTemp recognises", tmp, err)
 	}
 	for _, name := range keep {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {

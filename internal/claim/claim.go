@@ -236,6 +236,21 @@ func readOwner(path string) (Owner, error) {
 	return o, nil
 }
 
+// Holder reports who holds the lock file path and whether that holder is alive by the stale
+// rule (see the package documentation): live is false when the file does not exist or is
+// abandoned. It changes nothing; a lock it finds abandoned is still there for TryAcquire to take
+// over. The error is that of reading an existing file.
+func Holder(path string, opts Options) (owner Owner, live bool, err error) {
+	owner, stale, err := inspect(path, opts.withDefaults())
+	if errors.Is(err, fs.ErrNotExist) {
+		return Owner{}, false, nil
+	}
+	if err != nil {
+		return Owner{}, false, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return owner, !stale, nil
+}
+
 // inspect reads the lock file at path and says whether it is stale.
 func inspect(path string, opts Options) (Owner, bool, error) {
 	st, err := os.Stat(path)

@@ -86,10 +86,18 @@ func TestStaleRule(t *testing.T) {
 		{"being written", "", 0, false},
 		{"left half written", `{"host":"elsew`, 2 * time.Minute, true},
 	}
+	t.Run("no lock file", func(t *testing.T) {
+		if o, live, err := Holder(filepath.Join(t.TempDir(), "run.lock"), opts); err != nil || live || o.PID != 0 {
+			t.Errorf("Holder of a missing file: %+v, live %v, err %v; want no live holder", o, live, err)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "run.lock")
 			writeLock(t, path, tt.body, tt.age)
+			if _, live, err := Holder(path, opts); err != nil || live == tt.takeOver {
+				t.Errorf("Holder: live %v, err %v; want live %v", live, err, !tt.takeOver)
+			}
 			l, err := TryAcquire(path, opts)
 			if tt.takeOver {
 				if err != nil {
