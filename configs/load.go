@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -91,6 +92,13 @@ func Load(path string, sets []string) (*Experiment, error) {
 // LoadWith is Load with options: with a run limit, a sweep that expands to more runs is
 // refused before any run is expanded, so the refusal takes no longer for 10^6 runs than for 10.
 func LoadWith(path string, sets []string, opts LoadOptions) (*Experiment, error) {
+	return LoadContext(context.Background(), path, sets, opts)
+}
+
+// LoadContext is LoadWith that gives up when ctx is done: expanding a sweep checks ctx between
+// runs, so that an interrupt stops the expansion of a large sweep at once. The error then
+// wraps ctx's.
+func LoadContext(ctx context.Context, path string, sets []string, opts LoadOptions) (*Experiment, error) {
 	var errs ErrorList
 	sch := newConfigSchema()
 	var layers []*layer
@@ -155,7 +163,11 @@ func LoadWith(path string, sets []string, opts LoadOptions) (*Experiment, error)
 	for _, l := range layers[:len(layers)-1] {
 		exp.Files = append([]string{l.file}, exp.Files...)
 	}
-	errs = append(errs, exp.expand(merged, layers)...)
+	runErrs, err := exp.expand(ctx, merged, layers)
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, runErrs...)
 	if err := errs.sorted().Err(); err != nil {
 		return nil, err
 	}
@@ -163,8 +175,11 @@ func LoadWith(path string, sets []string, opts LoadOptions) (*Experiment, error)
 }
 
 // expand builds and validates the runs of the sweep. A problem that every run shares is
-// reported once; one that only some runs have names them.
-func (exp *Experiment) expand(merged *koanf.Koanf, layers []*layer) ErrorList {
+// reported once; one that only some runs have names them. Its cost is linear in the number of
+// runs: each run starts from one copy of the merged values without the sweep (copying the
+// sweep's lists for every run would make it quadratic). The error is ctx's, when it ended the
+// expansion.
+func (exp *Experiment) expand(ctx context.Context, merged *koanf.Koanf, layers []*layer) (ErrorList, error) {
 	type runProblem struct {
 		p    Problem
 		runs []string
@@ -174,11 +189,16 @@ func (exp *Experiment) expand(merged *koanf.Koanf, layers []*layer) ErrorList {
 	firstByID := map[string]string{}
 	var errs ErrorList
 
+	unswept := merged.Copy()
+	unswept.Delete("sweep")
 	pts := exp.Base.Sweep.points()
-	for _, pt := range pts {
+	exp.Runs = make([]Run, 0, len(pts))
+	for i, pt := range pts {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("expand the sweep of %s: stopped at run %d of %d: %w", exp.Name, i+1, len(pts), err)
+		}
 		name := RunName(pt.params)
-		k := merged.Copy()
-		k.Delete("sweep")
+		k := unswept.Copy()
 		params := map[string]any{}
 		for _, p := range pt.params {
 			setPath(params, strings.Split(p.Key, "."), p.Value)
@@ -229,7 +249,7 @@ func (exp *Experiment) expand(merged *koanf.Koanf, layers []*layer) ErrorList {
 		}
 		errs = append(errs, rp.p)
 	}
-	return errs
+	return errs, nil
 }
 
 // validateDecoded validates a decoded run config (one without a sweep). It returns the decode
