@@ -25,7 +25,7 @@ type gptKind struct{}
 func (gptKind) tokenizerDir(cfg configs.Config) string { return cfg.Data.Tokenizer }
 
 // check has nothing to add: configs already refuses a context shorter than data.max_length.
-func (gptKind) check(configs.Config, *tokenizer.Tokenizer) error { return nil }
+func (gptKind) check(dataConfig, *tokenizer.Tokenizer) error { return nil }
 
 // build builds the GPT of cfg.Model, over the compact vocabulary of the dataset and tokenizer
 // (p.vocab, see sharedVocab) when model.vocab is compact.
