@@ -39,6 +39,47 @@ func TestExpandLinear(t *testing.T) {
 	}
 }
 
+// TestSweptRunsResolveAsSet checks each run of a sweep against the same file loaded with the
+// run's values given by --set (which replaces each axis by its one value): both must resolve to
+// the same config. The sweeps reach nested keys, a preset that sets other keys, and lists.
+func TestSweptRunsResolveAsSet(t *testing.T) {
+	files := map[string]string{
+		"base.yaml":  testBase,
+		"plain.yaml": sweepFile,
+		"nested.yaml": "extends: base.yaml\nmodel:\n  pretrained: /m\n  lora:\n    targets: [q_proj, v_proj]\n" +
+			"sweep:\n  grid:\n    model.lora.rank: [4, 16]\n    model.lora.alpha: [8, 32]\n    data.masking: [pad, completion_only]\n  seeds: [1, 2]\n",
+		"preset.yaml": "extends: base.yaml\ndata:\n  max_length: 64\nmodel:\n  d_model: 96\nsweep:\n  grid:\n    model.preset: [t1, t2]\n    eval.every: [0, 5]\n  seeds: [1, 2]\n",
+	}
+	inTempRepo(t, files)
+	for _, file := range []string{"plain.yaml", "nested.yaml", "preset.yaml"} {
+		t.Run(file, func(t *testing.T) {
+			exp, err := Load(file, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(exp.Runs) < 8 {
+				t.Fatalf("%d runs, want at least 8", len(exp.Runs))
+			}
+			for _, run := range exp.Runs {
+				var sets []string
+				for _, p := range run.Params {
+					sets = append(sets, p.Key+"="+FormatValue(p.Value))
+				}
+				one, err := Load(file, sets)
+				if err != nil {
+					t.Fatalf("run %s: %v", run.Name, err)
+				}
+				if len(one.Runs) != 1 {
+					t.Fatalf("run %s: the sets leave %d runs, want 1", run.Name, len(one.Runs))
+				}
+				if got, want := run.Config.Canonical(), one.Runs[0].Config.Canonical(); got != want {
+					t.Errorf("run %s resolves to\n%s\nwith --set %v to\n%s", run.Name, got, sets, want)
+				}
+			}
+		})
+	}
+}
+
 // TestLoadContextStops checks that a cancelled context stops the expansion of a sweep with the
 // context's error.
 func TestLoadContextStops(t *testing.T) {

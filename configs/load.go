@@ -3,6 +3,7 @@ package configs
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -176,8 +177,9 @@ func LoadContext(ctx context.Context, path string, sets []string, opts LoadOptio
 
 // expand builds and validates the runs of the sweep. A problem that every run shares is
 // reported once; one that only some runs have names them. Its cost is linear in the number of
-// runs: each run starts from one copy of the merged values without the sweep (copying the
-// sweep's lists for every run would make it quadratic). The error is ctx's, when it ended the
+// runs, and small: each run decodes the merged values without the sweep, copied once, with its
+// parameters laid over them (overlay), copying only the maps they change (copying the sweep's
+// lists for every run would make it quadratic). The error is ctx's, when it ended the
 // expansion.
 func (exp *Experiment) expand(ctx context.Context, merged *koanf.Koanf, layers []*layer) (ErrorList, error) {
 	type runProblem struct {
@@ -191,6 +193,7 @@ func (exp *Experiment) expand(ctx context.Context, merged *koanf.Koanf, layers [
 
 	unswept := merged.Copy()
 	unswept.Delete("sweep")
+	base := unswept.Raw() // only read from here on: the runs' maps share its unswept parts
 	pts := exp.Base.Sweep.points()
 	exp.Runs = make([]Run, 0, len(pts))
 	for i, pt := range pts {
@@ -198,18 +201,16 @@ func (exp *Experiment) expand(ctx context.Context, merged *koanf.Koanf, layers [
 			return nil, fmt.Errorf("expand the sweep of %s: stopped at run %d of %d: %w", exp.Name, i+1, len(pts), err)
 		}
 		name := RunName(pt.params)
-		k := unswept.Copy()
 		params := map[string]any{}
 		for _, p := range pt.params {
 			setPath(params, strings.Split(p.Key, "."), p.Value)
 		}
 		pk := koanf.New(".")
-		// Neither call can fail: the provider returns its map, and merging is not strict.
+		// It cannot fail: the provider returns its map.
 		_ = pk.Load(mapProvider(params), nil)
 		applyPreset(pk)
-		_ = k.Merge(pk)
 		cfg := Default()
-		decodeErrs := decode(k, &cfg, true)
+		decodeErrs := decodeMap(overlay(base, pk.Raw()), &cfg, true)
 		cfg.Name, cfg.Description = exp.Base.Name, exp.Base.Description
 		runErrs := validateDecoded(cfg, decodeErrs)
 		for _, p := range runErrs {
@@ -250,6 +251,23 @@ func (exp *Experiment) expand(ctx context.Context, merged *koanf.Koanf, layers [
 		errs = append(errs, rp.p)
 	}
 	return errs, nil
+}
+
+// overlay returns base with the values of top set over it, as koanf's Merge of top into base
+// would: maps are merged key by key, any other value replaced. It modifies neither: the result
+// shares every map of base that top does not reach, and must only be read.
+func overlay(base, top map[string]any) map[string]any {
+	out := maps.Clone(base)
+	for k, v := range top {
+		if tm, ok := v.(map[string]any); ok {
+			if bm, ok := out[k].(map[string]any); ok {
+				out[k] = overlay(bm, tm)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // validateDecoded validates a decoded run config (one without a sweep). It returns the decode
