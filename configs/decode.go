@@ -17,23 +17,33 @@ import (
 // With knownUnknown, the decoder's own unknown-key reports are dropped: the YAML walk already
 // reported them with their lines.
 func decode(k *koanf.Koanf, cfg *Config, knownUnknown bool) ErrorList {
-	err := k.UnmarshalWithConf("", cfg, koanf.UnmarshalConf{DecoderConfig: decoderConfig()})
+	return decodeMap(k.Raw(), cfg, knownUnknown)
+}
+
+// decodeMap is decode of a nested map, which it only reads: the sweep's runs decode maps that
+// share their unswept parts (see overlay).
+func decodeMap(m map[string]any, cfg *Config, knownUnknown bool) ErrorList {
+	dc := decoderConfig()
+	dc.Result = cfg
+	d, err := mapstructure.NewDecoder(dc)
+	if err == nil {
+		err = d.Decode(m)
+	}
 	var errs ErrorList
 	collectDecodeErrors(err, &errs, knownUnknown)
 	var sch *schema
-	var raw map[string]any
 	for i, p := range errs {
 		if p.Msg != errWrongType {
 			continue
 		}
 		if sch == nil {
-			sch, raw = newConfigSchema(), k.Raw()
+			sch = newConfigSchema()
 		}
 		want := "another type"
 		if s, _ := sch.lookup(p.path); s != nil {
 			want = typeWant(s.typ)
 		}
-		errs[i].Msg = fmt.Sprintf("wrong type: want %s, got %s", want, describeValue(valueAt(raw, p.path)))
+		errs[i].Msg = fmt.Sprintf("wrong type: want %s, got %s", want, describeValue(valueAt(m, p.path)))
 	}
 	return errs
 }

@@ -1,7 +1,9 @@
 package configs
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -91,6 +93,13 @@ func Load(path string, sets []string) (*Experiment, error) {
 // LoadWith is Load with options: with a run limit, a sweep that expands to more runs is
 // refused before any run is expanded, so the refusal takes no longer for 10^6 runs than for 10.
 func LoadWith(path string, sets []string, opts LoadOptions) (*Experiment, error) {
+	return LoadContext(context.Background(), path, sets, opts)
+}
+
+// LoadContext is LoadWith that gives up when ctx is done: expanding a sweep checks ctx between
+// runs, so that an interrupt stops the expansion of a large sweep at once. The error then
+// wraps ctx's.
+func LoadContext(ctx context.Context, path string, sets []string, opts LoadOptions) (*Experiment, error) {
 	var errs ErrorList
 	sch := newConfigSchema()
 	var layers []*layer
@@ -155,7 +164,11 @@ func LoadWith(path string, sets []string, opts LoadOptions) (*Experiment, error)
 	for _, l := range layers[:len(layers)-1] {
 		exp.Files = append([]string{l.file}, exp.Files...)
 	}
-	errs = append(errs, exp.expand(merged, layers)...)
+	runErrs, err := exp.expand(ctx, merged, layers)
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, runErrs...)
 	if err := errs.sorted().Err(); err != nil {
 		return nil, err
 	}
@@ -163,8 +176,12 @@ func LoadWith(path string, sets []string, opts LoadOptions) (*Experiment, error)
 }
 
 // expand builds and validates the runs of the sweep. A problem that every run shares is
-// reported once; one that only some runs have names them.
-func (exp *Experiment) expand(merged *koanf.Koanf, layers []*layer) ErrorList {
+// reported once; one that only some runs have names them. Its cost is linear in the number of
+// runs, and small: each run decodes the merged values without the sweep, copied once, with its
+// parameters laid over them (overlay), copying only the maps they change (copying the sweep's
+// lists for every run would make it quadratic). The error is ctx's, when it ended the
+// expansion.
+func (exp *Experiment) expand(ctx context.Context, merged *koanf.Koanf, layers []*layer) (ErrorList, error) {
 	type runProblem struct {
 		p    Problem
 		runs []string
@@ -174,22 +191,26 @@ func (exp *Experiment) expand(merged *koanf.Koanf, layers []*layer) ErrorList {
 	firstByID := map[string]string{}
 	var errs ErrorList
 
+	unswept := merged.Copy()
+	unswept.Delete("sweep")
+	base := unswept.Raw() // only read from here on: the runs' maps share its unswept parts
 	pts := exp.Base.Sweep.points()
-	for _, pt := range pts {
+	exp.Runs = make([]Run, 0, len(pts))
+	for i, pt := range pts {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("expand the sweep of %s: stopped at run %d of %d: %w", exp.Name, i+1, len(pts), err)
+		}
 		name := RunName(pt.params)
-		k := merged.Copy()
-		k.Delete("sweep")
 		params := map[string]any{}
 		for _, p := range pt.params {
 			setPath(params, strings.Split(p.Key, "."), p.Value)
 		}
 		pk := koanf.New(".")
-		// Neither call can fail: the provider returns its map, and merging is not strict.
+		// It cannot fail: the provider returns its map.
 		_ = pk.Load(mapProvider(params), nil)
 		applyPreset(pk)
-		_ = k.Merge(pk)
 		cfg := Default()
-		decodeErrs := decode(k, &cfg, true)
+		decodeErrs := decodeMap(overlay(base, pk.Raw()), &cfg, true)
 		cfg.Name, cfg.Description = exp.Base.Name, exp.Base.Description
 		runErrs := validateDecoded(cfg, decodeErrs)
 		for _, p := range runErrs {
@@ -229,7 +250,24 @@ func (exp *Experiment) expand(merged *koanf.Koanf, layers []*layer) ErrorList {
 		}
 		errs = append(errs, rp.p)
 	}
-	return errs
+	return errs, nil
+}
+
+// overlay returns base with the values of top set over it, as koanf's Merge of top into base
+// would: maps are merged key by key, any other value replaced. It modifies neither: the result
+// shares every map of base that top does not reach, and must only be read.
+func overlay(base, top map[string]any) map[string]any {
+	out := maps.Clone(base)
+	for k, v := range top {
+		if tm, ok := v.(map[string]any); ok {
+			if bm, ok := out[k].(map[string]any); ok {
+				out[k] = overlay(bm, tm)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // validateDecoded validates a decoded run config (one without a sweep). It returns the decode

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -310,11 +311,20 @@ type Stats struct {
 
 // EncodeAll encodes every record with opts and summarises the result.
 func EncodeAll(tok Tokenizer, recs []Record, opts EncodeOptions) ([]Example, Stats, error) {
+	return EncodeAllContext(context.Background(), tok, recs, opts)
+}
+
+// EncodeAllContext is EncodeAll that stops when ctx is done, checking it between records, so
+// that encoding a large dataset can be interrupted. The error then wraps ctx's.
+func EncodeAllContext(ctx context.Context, tok Tokenizer, recs []Record, opts EncodeOptions) ([]Example, Stats, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, Stats{}, err
 	}
 	exs := make([]Example, 0, len(recs))
 	for i, r := range recs {
+		if err := ctx.Err(); err != nil {
+			return nil, Stats{}, fmt.Errorf("encode: stopped at record %d of %d: %w", i, len(recs), err)
+		}
 		ex, err := Encode(tok, r, opts)
 		if err != nil {
 			return nil, Stats{}, fmt.Errorf("record %d: %w", i, err)

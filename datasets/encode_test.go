@@ -1,7 +1,9 @@
 package datasets
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -286,6 +288,24 @@ func TestEncodeErrors(t *testing.T) {
 	_, _, err := EncodeAll(tok, []Record{alpacaRecs[0], {Messages: []tokenizer.Message{{Role: "user", Content: "x"}}}}, ok)
 	if err == nil || !strings.Contains(err.Error(), "record 1") {
 		t.Errorf("EncodeAll error = %v, want one naming record 1", err)
+	}
+}
+
+// TestEncodeAllContextStops checks that encoding stops with ctx's error once ctx is done.
+func TestEncodeAllContextStops(t *testing.T) {
+	tok := loadTokenizer(t)
+	recs, err := Load("builtin:teaching_zh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := EncodeOptions{Format: FormatSFT, Masking: MaskEOSSafe, MaxLength: 512}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if exs, _, err := EncodeAllContext(ctx, tok, recs, opts); !errors.Is(err, context.Canceled) || exs != nil {
+		t.Fatalf("EncodeAllContext = %d examples, %v; want none and context.Canceled", len(exs), err)
+	}
+	if exs, _, err := EncodeAllContext(context.Background(), tok, recs, opts); err != nil || len(exs) != len(recs) {
+		t.Fatalf("EncodeAllContext without cancelling = %d examples, %v; want %d", len(exs), err, len(recs))
 	}
 }
 

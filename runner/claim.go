@@ -44,13 +44,14 @@ func ClaimFile(exp *configs.Experiment, run configs.Run) string {
 // claimPoll is how often a waiting process checks a held claim.
 const claimPoll = time.Second
 
-// trainAll trains the prepared runs in order, each while holding its claim, so that processes
-// sharing output.dir never train the same run. A run held by another process is put off until
-// the others are done, then waited for or left, as Options.Held says. It returns the outcomes in
-// the order of prepared, and an error when ctx ended the sweep.
-func (r *Runner) trainAll(ctx context.Context, exp *configs.Experiment, prepared []*prepared) ([]Outcome, error) {
-	outcomes := make([]Outcome, len(prepared))
-	done := make([]bool, len(prepared))
+// trainAll trains runs in order, each while holding its claim, so that processes sharing
+// output.dir never train the same run. A run held by another process is put off until the
+// others are done, then waited for or left, as Options.Held says. Each run is prepared (see
+// prepare) only once its claim is held. It returns the outcomes in the order of runs, and an
+// error when ctx ended the sweep.
+func (r *Runner) trainAll(ctx context.Context, exp *configs.Experiment, runs []configs.Run) ([]Outcome, error) {
+	outcomes := make([]Outcome, len(runs))
+	done := make([]bool, len(runs))
 	finished := func() []Outcome {
 		var out []Outcome
 		for i, o := range outcomes {
@@ -61,78 +62,84 @@ func (r *Runner) trainAll(ctx context.Context, exp *configs.Experiment, prepared
 		return out
 	}
 	var held []int
-	for i, p := range prepared {
+	for i, run := range runs {
 		if err := ctx.Err(); err != nil {
-			return finished(), fmt.Errorf("experiment %s: stopped before run %d of %d: %w", exp.Name, i+1, len(prepared), err)
+			return finished(), fmt.Errorf("experiment %s: stopped before run %d of %d: %w", exp.Name, i+1, len(runs), err)
 		}
-		log := r.opts.Logger.With("run", p.run.Name, "id", p.run.ID)
-		lock, err := claim.TryAcquire(ClaimFile(exp, p.run), claim.Options{})
+		log := r.opts.Logger.With("run", run.Name, "id", run.ID)
+		lock, err := claim.TryAcquire(ClaimFile(exp, run), claim.Options{})
 		var heldErr *claim.HeldError
 		if errors.As(err, &heldErr) {
 			log.Info("run held by another process: training the others first", "held_by", heldErr.Owner.String())
-			outcomes[i] = Outcome{Run: p.run, Dir: p.dir, HeldBy: heldErr.Owner.String()}
+			outcomes[i] = Outcome{Run: run, Dir: RunDir(exp, run), HeldBy: heldErr.Owner.String()}
 			held = append(held, i)
 			continue
 		}
 		if err != nil {
-			outcomes[i], done[i] = claimFailed(exp, p, err), true
+			outcomes[i], done[i] = failedOutcome(exp, run, fmt.Errorf("claim run: %w", err)), true
 			log.Error("run failed", "err", err)
 			continue
 		}
-		outcomes[i], done[i] = r.runClaimed(ctx, exp, p, i, len(prepared), lock), true
+		outcomes[i], done[i] = r.runClaimed(ctx, exp, run, i, len(runs), lock), true
 		if errors.Is(outcomes[i].Err, context.Canceled) {
-			return finished(), fmt.Errorf("experiment %s: interrupted during run %s: %w", exp.Name, p.run.Name, outcomes[i].Err)
+			return finished(), fmt.Errorf("experiment %s: interrupted during run %s: %w", exp.Name, run.Name, outcomes[i].Err)
 		}
 	}
 	for _, i := range held {
-		p := prepared[i]
-		log := r.opts.Logger.With("run", p.run.Name, "id", p.run.ID)
+		run := runs[i]
+		log := r.opts.Logger.With("run", run.Name, "id", run.ID)
 		if r.opts.Held == HeldSkip {
-			info, err := metrics.ReadCurrentRunInfo(p.dir)
+			info, err := metrics.ReadCurrentRunInfo(RunDir(exp, run))
 			if err != nil {
-				info = metrics.RunInfo{Name: p.run.Name, ID: p.run.ID, Experiment: exp.Name, Status: metrics.StatusRunning, Summary: metrics.EmptySummary()}
+				info = metrics.RunInfo{Name: run.Name, ID: run.ID, Experiment: exp.Name, Status: metrics.StatusRunning, Summary: metrics.EmptySummary()}
 			}
 			outcomes[i].Info, outcomes[i].Left, done[i] = info, true, true
 			log.Info("run left to the process that holds it", "held_by", outcomes[i].HeldBy)
 			continue
 		}
-		lock, err := claim.Acquire(ctx, ClaimFile(exp, p.run), claim.Options{}, claimPoll, func(o claim.Owner) {
+		lock, err := claim.Acquire(ctx, ClaimFile(exp, run), claim.Options{}, claimPoll, func(o claim.Owner) {
 			log.Info("waiting for the run held by another process", "held_by", o.String())
 		})
 		if err != nil {
 			if ctx.Err() != nil {
-				return finished(), fmt.Errorf("experiment %s: stopped waiting for run %s: %w", exp.Name, p.run.Name, ctx.Err())
+				return finished(), fmt.Errorf("experiment %s: stopped waiting for run %s: %w", exp.Name, run.Name, ctx.Err())
 			}
-			outcomes[i], done[i] = claimFailed(exp, p, err), true
+			outcomes[i], done[i] = failedOutcome(exp, run, fmt.Errorf("claim run: %w", err)), true
 			log.Error("run failed", "err", err)
 			continue
 		}
 		heldBy := outcomes[i].HeldBy
-		outcomes[i], done[i] = r.runClaimed(ctx, exp, p, i, len(prepared), lock), true
+		outcomes[i], done[i] = r.runClaimed(ctx, exp, run, i, len(runs), lock), true
 		outcomes[i].HeldBy = heldBy
 		if errors.Is(outcomes[i].Err, context.Canceled) {
-			return finished(), fmt.Errorf("experiment %s: interrupted during run %s: %w", exp.Name, p.run.Name, outcomes[i].Err)
+			return finished(), fmt.Errorf("experiment %s: interrupted during run %s: %w", exp.Name, run.Name, outcomes[i].Err)
 		}
 	}
 	return finished(), nil
 }
 
-// runClaimed trains one run whose claim this process holds, then releases the claim.
-func (r *Runner) runClaimed(ctx context.Context, exp *configs.Experiment, p *prepared, index, total int, lock *claim.Lock) Outcome {
-	out := r.runOne(ctx, exp, p, index, total)
+// runClaimed prepares and trains one run whose claim this process holds, then releases the
+// claim.
+func (r *Runner) runClaimed(ctx context.Context, exp *configs.Experiment, run configs.Run, index, total int, lock *claim.Lock) Outcome {
+	var out Outcome
+	if p, err := r.prepare(ctx, exp, run); err != nil {
+		out = failedOutcome(exp, run, fmt.Errorf("prepare run: %w", err))
+		r.opts.Logger.Error("run failed", "run", run.Name, "id", run.ID, "err", err)
+	} else {
+		out = r.runOne(ctx, exp, p, index, total)
+	}
 	if err := lock.Release(); err != nil {
 		// Another process judged the claim stale while this one trained: the run's files may
 		// mix the work of both. Say so loudly; the run itself is as runOne recorded it.
-		r.opts.Logger.Error("run claim lost while training: check the run, or delete its folder to train it again", "run", p.run.Name, "err", err)
+		r.opts.Logger.Error("run claim lost while training: check the run, or delete its folder to train it again", "run", run.Name, "err", err)
 	}
 	return out
 }
 
-// claimFailed is the outcome of a run whose claim could not be taken (e.g. an unwritable
-// folder).
-func claimFailed(exp *configs.Experiment, p *prepared, err error) Outcome {
-	err = fmt.Errorf("claim run: %w", err)
-	return Outcome{Run: p.run, Dir: p.dir, Err: err, Info: metrics.RunInfo{
-		Name: p.run.Name, ID: p.run.ID, Experiment: exp.Name, Status: metrics.StatusFailed, Error: err.Error(), Summary: metrics.EmptySummary(),
+// failedOutcome is the outcome of a run that could not start (its claim could not be taken,
+// e.g. in an unwritable folder), failed with err.
+func failedOutcome(exp *configs.Experiment, run configs.Run, err error) Outcome {
+	return Outcome{Run: run, Dir: RunDir(exp, run), Err: err, Info: metrics.RunInfo{
+		Name: run.Name, ID: run.ID, Experiment: exp.Name, Status: metrics.StatusFailed, Error: err.Error(), Summary: metrics.EmptySummary(),
 	}}
 }

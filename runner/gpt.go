@@ -25,7 +25,7 @@ type gptKind struct{}
 func (gptKind) tokenizerDir(cfg configs.Config) string { return cfg.Data.Tokenizer }
 
 // check has nothing to add: configs already refuses a context shorter than data.max_length.
-func (gptKind) check(configs.Config, *tokenizer.Tokenizer) error { return nil }
+func (gptKind) check(dataConfig, *tokenizer.Tokenizer) error { return nil }
 
 // numParams counts the parameters of the GPT that build builds.
 func (gptKind) numParams(cfg configs.Config, p *prepared) (int, error) {

@@ -17,10 +17,11 @@ import (
 type modelKind interface {
 	// tokenizerDir is the directory of the run's tokenizer, "" for the built-in Qwen3 one.
 	tokenizerDir(cfg configs.Config) string
-	// check reports every setting of cfg that the model cannot honour with the tokenizer tok.
-	// It runs while the sweep is prepared, so that such problems stop the sweep before any run
-	// trains.
-	check(cfg configs.Config, tok *tokenizer.Tokenizer) error
+	// check reports every setting of the data configuration d that the model cannot honour
+	// with the tokenizer tok. It runs once per data configuration while the sweep is prepared,
+	// so that such problems stop the sweep before any run trains; it reads only d, so a setting
+	// it needs belongs in dataConfig.
+	check(d dataConfig, tok *tokenizer.Tokenizer) error
 	// numParams is the number of parameters of the run's model (LoRA adapters left out), known
 	// before anything is built: it picks the backend's schedule (see scheduleOf).
 	numParams(cfg configs.Config, p *prepared) (int, error)

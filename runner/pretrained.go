@@ -63,8 +63,8 @@ func hasTokenizer(dir string) bool {
 // check reads the model directory's config.json, checks the headers of its weight files
 // against it (decoder.CheckDir, so that a bad model.safetensors stops the sweep before any
 // training starts), and checks that the tokenizer and the lengths fit the model.
-func (k pretrainedKind) check(cfg configs.Config, tok *tokenizer.Tokenizer) error {
-	dir := cfg.Model.Pretrained
+func (pretrainedKind) check(d dataConfig, tok *tokenizer.Tokenizer) error {
+	dir := d.pretrained
 	info, err := os.Stat(dir)
 	if err != nil || !info.IsDir() {
 		return fmt.Errorf("model.pretrained: %q is not a directory: give a local Hugging Face model directory of a Llama, Qwen2 or Qwen3 model (config.json, *.safetensors, tokenizer.json), e.g. --set model.pretrained=/models/Qwen3-4B, downloaded with `huggingface-cli download Qwen/Qwen3-4B --local-dir /models/Qwen3-4B`", dir)
@@ -76,15 +76,15 @@ func (k pretrainedKind) check(cfg configs.Config, tok *tokenizer.Tokenizer) erro
 	var errs []error
 	if tok.VocabSize() > qc.VocabSize {
 		src := "the built-in Qwen3 tokenizer"
-		if d := k.tokenizerDir(cfg); d != "" {
-			src = d
+		if d.tokenizerDir != "" {
+			src = d.tokenizerDir
 		}
 		errs = append(errs, fmt.Errorf("model.pretrained %s: config.json vocab_size %d is smaller than the %d tokens of the tokenizer (data.tokenizer %q, loaded from %s): use the model's own tokenizer (data.tokenizer: \"\" with tokenizer.json in the model directory, or the directory it came from)",
-			dir, qc.VocabSize, tok.VocabSize(), cfg.Data.Tokenizer, src))
+			dir, qc.VocabSize, tok.VocabSize(), d.tokenizer, src))
 	}
-	if cfg.Data.MaxLength > qc.MaxPositionEmbeddings {
+	if d.maxLength > qc.MaxPositionEmbeddings {
 		errs = append(errs, fmt.Errorf("data.max_length: %d exceeds max_position_embeddings %d of model.pretrained %s: lower data.max_length",
-			cfg.Data.MaxLength, qc.MaxPositionEmbeddings, dir))
+			d.maxLength, qc.MaxPositionEmbeddings, dir))
 	}
 	return errors.Join(errs...)
 }

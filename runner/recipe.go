@@ -208,10 +208,14 @@ func (rc *recipe) rowsMissing(step int, steps []metrics.Step, evals []metrics.Ev
 	return ""
 }
 
-// begin records the run as running: its resolved config.yaml and a run.json with its
-// provenance and data statistics, after removing temporary files a killed writer left.
+// begin creates the run's folder and records the run as running: its resolved config.yaml and
+// a run.json with its provenance and data statistics, after removing temporary files a killed
+// writer left.
 func (rc *recipe) begin(context.Context) error {
 	p, cfg := rc.p, rc.cfg
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		return fmt.Errorf("create the run folder: %w (set output.dir to a writable folder)", err)
+	}
 	// Temporary files of a writer killed before its rename: this process holds the run's claim,
 	// so no live writer owns them.
 	if n, err := atomicfile.RemoveStale(p.dir); err != nil {

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sftlab/sftlab/configs"
@@ -149,12 +152,13 @@ func RunDir(exp *configs.Experiment, run configs.Run) string {
 	return metrics.RunDir(run.Config.Output.Dir, exp.Name, run.ID)
 }
 
-// Run trains every run of exp that belongs to the shard. It first prepares all of them (loads
-// tokenizers and datasets, encodes, checks the output directory), so that a bad input stops
-// the sweep before any training starts, with every problem reported. Then it trains each run in
-// turn: a finished run is reused, an interrupted one resumes from its checkpoint, and a run
-// that fails or diverges is recorded as such while the sweep goes on. The error is non-nil only
-// when nothing could start or ctx was cancelled; Summary.Failed counts failed runs.
+// Run trains every run of exp that belongs to the shard. It first checks everything that would
+// stop a run from starting (see prepareAll), so that a bad input stops the sweep before any
+// training starts, with every problem reported. Then it trains each run in turn: a finished run
+// is reused, an interrupted one resumes from its checkpoint, and a run that fails or diverges is
+// recorded as such while the sweep goes on. A run's folder is created when the run starts. The
+// error is non-nil only when nothing could start or ctx was cancelled, which Run honours at any
+// time, preparation included; Summary.Failed counts failed runs.
 func (r *Runner) Run(ctx context.Context, exp *configs.Experiment) (Summary, error) {
 	sum := Summary{Experiment: exp.Name}
 	var selected []configs.Run
@@ -166,36 +170,110 @@ func (r *Runner) Run(ctx context.Context, exp *configs.Experiment) (Summary, err
 	if len(selected) == 0 {
 		return sum, fmt.Errorf("experiment %s: shard %d/%d selects none of its %d runs", exp.Name, r.opts.Shard.K, r.opts.Shard.N, len(exp.Runs))
 	}
-	prepared := make([]*prepared, len(selected))
-	var errs []error
-	for i, run := range selected {
-		p, err := r.prepare(exp, run)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("run %s: %w", run.Name, err))
-			continue
-		}
-		prepared[i] = p
+	if err := r.prepareAll(ctx, exp, selected); err != nil {
+		return sum, err
 	}
-	if len(errs) > 0 {
-		return sum, errors.Join(errs...)
-	}
-	outcomes, err := r.trainAll(ctx, exp, prepared)
+	outcomes, err := r.trainAll(ctx, exp, selected)
 	sum.Outcomes = outcomes
 	return sum, err
 }
 
-// checkWritable makes sure dir exists (creating it) and that files can be created in it.
-func checkWritable(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("output directory %s cannot be created: %w (set output.dir to a writable folder)", dir, unwrapPathError(err))
+// prepareAll checks the runs before any trains: it prepares the data of each distinct data
+// configuration once (see dataConfig; the runs share it through the cache), and checks once per
+// output folder that the run folders can be created there. Every problem is reported, each
+// naming the runs it stops. Nothing is created on disk, and the memory it takes grows with the
+// number of data configurations, not of runs. When ctx is done it stops at once with ctx's
+// error.
+func (r *Runner) prepareAll(ctx context.Context, exp *configs.Experiment, runs []configs.Run) error {
+	type group struct {
+		d     dataConfig
+		first string // the name of its first run
+		runs  int
 	}
-	f, err := os.CreateTemp(dir, ".write-test-*")
+	var groups []*group
+	byConfig := map[dataConfig]*group{}
+	var outDirs []string
+	seenDir := map[string]bool{}
+	for i, run := range runs {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("experiment %s: stopped while preparing run %d of %d: %w", exp.Name, i+1, len(runs), err)
+		}
+		d := dataConfigOf(run.Config)
+		g := byConfig[d]
+		if g == nil {
+			g = &group{d: d, first: run.Name}
+			byConfig[d] = g
+			groups = append(groups, g)
+		}
+		g.runs++
+		if dir := metrics.ExperimentDir(run.Config.Output.Dir, exp.Name); !seenDir[dir] {
+			seenDir[dir] = true
+			outDirs = append(outDirs, dir)
+		}
+	}
+	var errs []error
+	for _, dir := range outDirs {
+		if err := checkWritable(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for i, g := range groups {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("experiment %s: stopped while preparing data configuration %d of %d: %w", exp.Name, i+1, len(groups), err)
+		}
+		start := time.Now()
+		pd, err := r.data(ctx, g.d)
+		if ctx.Err() != nil {
+			return fmt.Errorf("experiment %s: stopped while preparing data configuration %d of %d: %w", exp.Name, i+1, len(groups), ctx.Err())
+		}
+		if err != nil {
+			if g.runs == 1 {
+				errs = append(errs, fmt.Errorf("run %s: %w", g.first, err))
+			} else {
+				errs = append(errs, fmt.Errorf("run %s and %d more with the same data settings: %w", g.first, g.runs-1, err))
+			}
+			continue
+		}
+		r.opts.Logger.Info("data prepared", "dataset", g.d.dataset, "format", g.d.format, "masking", g.d.masking,
+			"max_length", g.d.maxLength, "train_examples", len(pd.train), "valid_examples", len(pd.valid), "runs", g.runs,
+			"seconds", round(time.Since(start).Seconds()))
+	}
+	return errors.Join(errs...)
+}
+
+// checkWritable checks that dir can be created, when a run starts, and written: the nearest of
+// dir and the folders above it that exists must be a folder in which files can be created. It
+// creates nothing that it does not remove.
+func checkWritable(dir string) error {
+	existing := dir
+	for {
+		info, err := os.Stat(existing)
+		if err == nil {
+			if !info.IsDir() {
+				return fmt.Errorf("output directory %s cannot be created: %s is not a folder (set output.dir to a writable folder)", dir, existing)
+			}
+			break
+		}
+		parent := filepath.Dir(existing)
+		// ENOTDIR: a file stands where a folder above should be, which the loop then finds.
+		missing := errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+		if !missing || parent == existing {
+			return fmt.Errorf("output directory %s cannot be created: %w (set output.dir to a writable folder)", dir, unwrapPathError(err))
+		}
+		existing = parent
+	}
+	f, err := os.CreateTemp(existing, ".write-test-*")
 	if err != nil {
-		return fmt.Errorf("output directory %s is not writable: %w (set output.dir to a writable folder)", dir, unwrapPathError(err))
+		what := "is not writable"
+		if existing != dir {
+			what = "cannot be created in " + existing
+		}
+		return fmt.Errorf("output directory %s %s: %w (set output.dir to a writable folder)", dir, what, unwrapPathError(err))
 	}
 	name := f.Name()
-	f.Close()
-	os.Remove(name)
+	if err := errors.Join(f.Close(), os.Remove(name)); err != nil {
+		return fmt.Errorf("output directory %s: remove the write test %s: %w", dir, name, err)
+	}
 	return nil
 }
 

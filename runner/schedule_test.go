@@ -63,7 +63,7 @@ func TestScheduleOf(t *testing.T) {
 		{"0.6B-shaped pretrained, parallel", pretrained(big, "parallel"), backend.SchedulePar},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := scheduleOf(tc.cfg, &prepared{tok: tok})
+			got, err := scheduleOf(tc.cfg, &prepared{preparedData: &preparedData{tok: tok}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,7 +72,7 @@ func TestScheduleOf(t *testing.T) {
 			}
 		})
 	}
-	if _, err := scheduleOf(pretrained(t.TempDir(), "auto"), &prepared{tok: tok}); err == nil || !strings.Contains(err.Error(), "model.pretrained") {
+	if _, err := scheduleOf(pretrained(t.TempDir(), "auto"), &prepared{preparedData: &preparedData{tok: tok}}); err == nil || !strings.Contains(err.Error(), "model.pretrained") {
 		t.Errorf("a folder without config.json: err = %v, want one naming model.pretrained", err)
 	}
 }

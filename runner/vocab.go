@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -16,8 +17,9 @@ import (
 // vocabulary, and two runs that differ only in their format start from the same weights at the
 // same seed: a paired comparison is paired. A record that a format cannot render adds nothing for
 // that format (a run in that format fails while it is prepared, with the reason). The vocabulary
-// is built once per dataset and tokenizer, keyed by their content hashes.
-func (c *inputCache) sharedVocab(tok *tokenizer.Tokenizer, recs []datasets.Record, datasetHash string) (*model.CompactVocab, error) {
+// is built once per dataset and tokenizer, keyed by their content hashes. It stops with ctx's
+// error when ctx is done.
+func (c *inputCache) sharedVocab(ctx context.Context, tok *tokenizer.Tokenizer, recs []datasets.Record, datasetHash string) (*model.CompactVocab, error) {
 	key := datasetHash + "/" + tok.Hash()
 	if v, ok := c.vocabs[key]; ok {
 		return v, nil
@@ -26,6 +28,9 @@ func (c *inputCache) sharedVocab(tok *tokenizer.Tokenizer, recs []datasets.Recor
 	for _, format := range datasets.Formats() {
 		opts := datasets.EncodeOptions{Format: format, Masking: datasets.MaskEOSSafe, MaxLength: math.MaxInt32}
 		for _, r := range recs {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("model.vocab: stopped building the compact vocabulary: %w", err)
+			}
 			if ex, err := datasets.Encode(tok, r, opts); err == nil {
 				seqs = append(seqs, ex.IDs)
 			}

@@ -33,7 +33,8 @@ func newRunCmd(g *globalOpts) *cobra.Command {
 		Long: `Run trains each sweep point of an experiment file into output.dir/NAME/RUN_ID/
 (config.yaml, metrics.arrow, eval.arrow, run.json, samples.jsonl).
 
-Every run is prepared before any starts, so a bad input stops the sweep at once. A run that
+The data of every run is checked and encoded before any starts, once per distinct data setting,
+so a bad input stops the sweep at once; a run's folder is created when the run starts. A run that
 already finished is skipped, an interrupted run resumes from its last checkpoint, and a run
 that fails or diverges is recorded as such while the sweep goes on. The exit status is 0 when
 every run finished, 1 when some failed and 2 when the experiment could not start.
@@ -63,7 +64,7 @@ so that a --set output.dir is honoured.`,
 
 // runRun loads the experiment, trains its runs and prints the sweep summary.
 func runRun(ctx context.Context, opts *runOpts) error {
-	exp, err := configs.LoadWith(opts.path, opts.sets, configs.LoadOptions{MaxRuns: opts.maxRuns})
+	exp, err := configs.LoadContext(ctx, opts.path, opts.sets, configs.LoadOptions{MaxRuns: opts.maxRuns})
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
