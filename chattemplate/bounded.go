@@ -193,6 +193,26 @@ func checkCall(b *budget, name string, in *exec.Value, params *exec.VarArgs) err
 		if len(repl) > len(old) && n > 0 && (len(repl)-len(old)) > (maxOutputBytes-inLen)/n {
 			return b.exceed("string of %d bytes", maxOutputBytes)
 		}
+	case "join":
+		// The filter joins its input with its argument; the string method joins its
+		// argument with its input. Either way: items × separator, plus the items' text.
+		list, sep := in, strArg(0, "d")
+		if in.IsString() {
+			list, sep = nil, in.String()
+			if len(params.Args) > 0 {
+				list = params.Args[0]
+			}
+		}
+		if list == nil || list.IsString() {
+			return nil
+		}
+		if err := checkValueDepth(b, list); err != nil {
+			return err
+		}
+		if list.Len() > 0 && len(sep) > maxOutputBytes/list.Len() {
+			return b.exceed("string of %d bytes", maxOutputBytes)
+		}
+		return b.checkString(list.Len()*len(sep) + len(list.String()))
 	case "format", "format_map":
 		return b.checkString(formatBound(in, params))
 	case "batch", "slice":

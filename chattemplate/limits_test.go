@@ -37,6 +37,8 @@ func TestHostileTemplates(t *testing.T) {
 		{"replace", "{% set s = 'x' * 100000 %}{{ s.replace('', 'yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy') }}", "string of 4194304 bytes", false},
 		{"replace filter", "{{ ('x' * 100000) | replace('x', 'y' * 100) }}", "string of 4194304 bytes", true},
 		{"format widths", "{{ ('%999999d' * 100) | format(1,2,3,4,5,6,7,8,9,10) }}", "string of 4194304 bytes", true},
+		{"join", "{{ range(65536) | join('x' * 4000000) }}", "string of 4194304 bytes", true},
+		{"join method", "{% set s = 'x' * 4000000 %}{{ s.join(range(65536) | map('string')) }}", "string of 4194304 bytes", false},
 		{"batch", "{{ [1] | batch(1000000000, 0) | list }}", "list of 65536 items", true},
 		{"tojson indent", "{{ messages | tojson(indent=1000000000) }}", "tojson indent", true},
 		{"lipsum", "{{ lipsum(1000000000) }}", "lipsum", false},
