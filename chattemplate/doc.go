@@ -22,6 +22,18 @@
 // and later) falls back to its own fixed date, so a rendering, and a run that trains on it, does
 // not depend on the day it ran.
 //
+// A template is input like any other file of a model directory, so it runs within limits
+// (limits.go): a source of at most [MaxSourceBytes], brackets and blocks nested at most 100
+// deep; while rendering, at most 2^18 statements, filter calls and operators, blocks, loops and
+// macro calls nested at most 256 deep, no string or output past 4 MiB, no list past 65,536
+// items, 64 Mi bytes and items built in all, no value stored into itself, and 10 seconds. A
+// template that reaches one fails with a [LimitError] that names the limit, prefixed with the
+// file; include, import and extends are refused (a chat template is one file), and a panic
+// inside gonja becomes an error naming the file. To bound what gonja itself does not, Parse
+// rewrites the parsed tree (guard.go): a guard statement between the statements of every
+// block, and the operators that build strings and lists through filters that check their
+// operands first; every filter and method is checked before and after it runs (bounded.go).
+//
 // Renderings are checked byte for byte against Python's Jinja2 set up as transformers sets it up
 // and against @huggingface/jinja, the JavaScript port Hugging Face maintains, on the real
 // templates of Qwen3, Qwen2.5, Llama 3.1, SmolLM2, Mistral 7B Instruct and Zephyr and on one

@@ -3,7 +3,6 @@ package chattemplate
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/nikolalohinski/gonja/v2/builtins"
 	"github.com/nikolalohinski/gonja/v2/config"
@@ -28,19 +27,36 @@ type Template struct {
 const templateID = "/chat_template"
 
 // Parse parses source, a Jinja chat template; name says where it came from (a file, or a file
-// and a key) and prefixes every error about it.
-func Parse(name, source string) (*Template, error) {
-	loader, err := loaders.NewMemoryLoader(map[string]string{templateID: lstripBlocks(source)})
+// and a key) and prefixes every error about it. A source over the limits of limits.go is
+// refused with a [LimitError]; gonja panicking on a broken source is an error too.
+func Parse(name, source string) (t *Template, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			t, err = nil, fmt.Errorf("%s: the chat template does not parse: the parser failed: %v", name, p)
+		}
+	}()
+	if len(source) > MaxSourceBytes {
+		return nil, fmt.Errorf("%s: %w", name, &LimitError{Limit: fmt.Sprintf("source of %d bytes", MaxSourceBytes)})
+	}
+	cfg := newConfig()
+	source = lstripBlocks(source)
+	if err := checkNesting(source, cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	loader, err := loaders.NewMemoryLoader(map[string]string{templateID: source})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	tpl, err := exec.NewTemplate(templateID, newConfig(), loader, newEnvironment())
+	tpl, err := exec.NewTemplate(templateID, cfg, loader, newEnvironment())
 	if err != nil {
 		// NewTemplate quotes the whole source in its message; keep only the parser's error.
 		if inner := errors.Unwrap(err); inner != nil {
 			err = inner
 		}
 		return nil, fmt.Errorf("%s: the chat template does not parse: %w", name, err)
+	}
+	if err := hardenTree(tpl.Root()); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return &Template{name: name, tpl: tpl}, nil
 }
@@ -72,12 +88,15 @@ func (t *Template) Render(msgs []Message, addGenerationPrompt bool, vars map[str
 	return t.execute(data)
 }
 
-// execute renders the template with the variables of data.
-func (t *Template) execute(data map[string]any) (string, error) {
+// execute renders the template with the variables of data, within the limits of limits.go. A
+// panic of gonja's becomes an error naming the template.
+func (t *Template) execute(data map[string]any) (out string, err error) {
 	// raise_exception is defined per rendering: gonja flattens a function's error into a string,
-	// so the function keeps what it raised here.
+	// so the function keeps what it raised here. So does the budget with the limit reached.
 	var raised *RaisedError
+	b := newBudget()
 	ctx := exec.NewContext(data)
+	ctx.Set(budgetKey, b)
 	ctx.Set("raise_exception", func(_ *exec.Evaluator, params *exec.VarArgs) (*exec.Value, error) {
 		raised = &RaisedError{}
 		if len(params.Args) > 0 {
@@ -85,14 +104,25 @@ func (t *Template) execute(data map[string]any) (string, error) {
 		}
 		return nil, raised
 	})
-	var b strings.Builder
-	if err := t.tpl.Execute(&b, ctx); err != nil {
-		if raised != nil {
-			return "", fmt.Errorf("%s: the chat template refuses the conversation: %w", t.name, raised)
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = "", fmt.Errorf("%s: rendering the chat template: the renderer failed: %v", t.name, p)
 		}
-		return "", fmt.Errorf("%s: rendering the chat template: %w", t.name, err)
+	}()
+	w := &limitWriter{b: b}
+	err = t.tpl.Execute(w, ctx)
+	switch {
+	case b.exceeded != nil:
+		return "", fmt.Errorf("%s: %w", t.name, b.exceeded)
+	case err == nil:
+		return string(w.out), nil
+	case raised != nil:
+		return "", fmt.Errorf("%s: the chat template refuses the conversation: %w", t.name, raised)
 	}
-	return b.String(), nil
+	if le, ok := asLimitError(err); ok {
+		return "", fmt.Errorf("%s: %w", t.name, le)
+	}
+	return "", fmt.Errorf("%s: rendering the chat template: %w", t.name, err)
 }
 
 // RaisedError is the error of a template's raise_exception(message), transformers' way for a
@@ -124,11 +154,13 @@ func newEnvironment() *exec.Environment {
 	methods := builtins.Methods // a copy of the struct of method sets; Str and Dict are replaced
 	methods.Str = pyStrMethods()
 	methods.Dict = pyDictMethods()
-	return &exec.Environment{
+	env := &exec.Environment{
 		Context:           ctx,
 		Filters:           filters,
 		Tests:             tests,
 		ControlStructures: controls,
 		Methods:           methods,
 	}
+	boundEnvironment(env)
+	return env
 }

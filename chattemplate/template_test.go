@@ -15,6 +15,9 @@ func TestParseErrors(t *testing.T) {
 		{"unknown tag", "{% frobnicate %}", "does not parse"},
 		{"bad expression", "{{ messages[ }}", "does not parse"},
 		{"unclosed for", "{% for m in messages %}{{ m.content }}", "does not parse"},
+		// gonja's parser dereferences a nil token when a test ends the source.
+		{"test at the end", "{{0 is ", "does not parse"},
+		{"include", "{% include 'x' %}", "'include' is not available"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

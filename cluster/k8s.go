@@ -136,6 +136,9 @@ func k8sResources(c configs.ClusterConfig) (corev1.ResourceRequirements, error) 
 // memQuantity converts Slurm's memory notation (K, M, G, T in powers of 1024; no unit is M)
 // into a Kubernetes quantity (Ki, Mi, Gi, Ti).
 func memQuantity(mem string) (resource.Quantity, error) {
+	if mem == "" {
+		return resource.Quantity{}, fmt.Errorf("cluster.mem: no memory size")
+	}
 	s := mem
 	switch last := s[len(s)-1]; last {
 	case 'K', 'M', 'G', 'T':

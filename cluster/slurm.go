@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"al.essio.dev/pkg/shellescape"
 
@@ -50,10 +51,38 @@ func NewSlurmJob(plan Plan, opts SlurmOptions) (*SlurmJob, error) {
 			return nil, fmt.Errorf("slurm job: the %s %q must be an absolute path, which every node can reach", p.name, p.path)
 		}
 	}
+	if err := checkUnquoted(plan, opts); err != nil {
+		return nil, fmt.Errorf("slurm job of %s: %w", plan.ExperimentPath, err)
+	}
 	j := &SlurmJob{Plan: plan, Opts: opts}
 	j.Array = j.arrayScript()
 	j.Report = j.reportScript()
 	return j, nil
+}
+
+// checkUnquoted checks the text the scripts write outside shell quotes, in comments and #SBATCH
+// lines: a control character there (a line break in a run name from a swept string, in a
+// folder) would end the line and could start a command of its own.
+func checkUnquoted(plan Plan, opts SlurmOptions) error {
+	c := plan.Experiment.Base.Cluster
+	texts := []struct{ what, s string }{
+		{"experiment name", plan.Experiment.Name}, {"experiment path", plan.ExperimentPath},
+		{"cluster.mem", c.Mem}, {"cluster.time", c.Time},
+		{"cluster.slurm.partition", c.Slurm.Partition}, {"cluster.slurm.account", c.Slurm.Account},
+		{"working directory", opts.WorkDir}, {"job folder", opts.Dir},
+	}
+	for _, e := range c.Slurm.Extra {
+		texts = append(texts, struct{ what, s string }{"cluster.slurm.extra", e})
+	}
+	for _, r := range plan.Experiment.Runs {
+		texts = append(texts, struct{ what, s string }{"run name", r.Name}, struct{ what, s string }{"run ID", r.ID})
+	}
+	for _, t := range texts {
+		if strings.ContainsFunc(t.s, unicode.IsControl) {
+			return fmt.Errorf("the %s %q has a control character, which a job script cannot hold", t.what, t.s)
+		}
+	}
+	return nil
 }
 
 // jobName is the array's job name; the report job adds "-report".
@@ -184,18 +213,13 @@ func (j *SlurmJob) Submit(ctx context.Context, sbatch string, wait bool) (Submis
 	return s, err
 }
 
-// runSbatch runs sbatch with args and returns the job id it printed (--parsable prints
-// "ID" or "ID;CLUSTER").
+// runSbatch runs sbatch with args and returns the job id it printed (parseJobID).
 func runSbatch(ctx context.Context, sbatch string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, sbatch, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	line := strings.TrimSpace(stdout.String())
-	if i := strings.LastIndexByte(line, '\n'); i >= 0 {
-		line = line[i+1:]
-	}
-	id, _, _ := strings.Cut(line, ";")
+	id, idErr := parseJobID(stdout.Bytes())
 	if err != nil {
 		var ee *exec.Error
 		if errors.As(err, &ee) {
@@ -203,8 +227,30 @@ func runSbatch(ctx context.Context, sbatch string, args ...string) (string, erro
 		}
 		return id, fmt.Errorf("%s %s: %w: %s", sbatch, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
-	if _, err := strconv.Atoi(id); err != nil {
-		return "", fmt.Errorf("%s %s: no job id in its answer %q", sbatch, strings.Join(args, " "), stdout.String())
+	if idErr != nil {
+		return "", fmt.Errorf("%s %s: %w", sbatch, strings.Join(args, " "), idErr)
+	}
+	return id, nil
+}
+
+// maxJobIDDigits bounds a job id: Slurm's are 32-bit numbers.
+const maxJobIDDigits = 10
+
+// parseJobID reads the job id from what sbatch --parsable printed: "ID" or "ID;CLUSTER" on its
+// last line. The id, which goes into the report job's --dependency, must be a decimal number
+// of at most maxJobIDDigits digits; "" with an error when there is none.
+func parseJobID(out []byte) (string, error) {
+	line := strings.TrimSpace(string(out))
+	if i := strings.LastIndexByte(line, '\n'); i >= 0 {
+		line = strings.TrimSpace(line[i+1:])
+	}
+	id, _, _ := strings.Cut(line, ";")
+	if id == "" || len(id) > maxJobIDDigits || strings.Trim(id, "0123456789") != "" {
+		const show = 200
+		if len(out) > show {
+			out = append(out[:show:show], "…"...)
+		}
+		return "", fmt.Errorf("no job id in its answer %q", out)
 	}
 	return id, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
 
@@ -46,7 +47,7 @@ func loadChatTemplate(fsys fs.FS, dir string, cfgData []byte) chatTemplate {
 	}
 	ct := chatTemplate{vars: vars}
 	name, source := "", ""
-	data, err := fs.ReadFile(fsys, chatTemplateFile)
+	data, err := readBounded(fsys, chatTemplateFile, chattemplate.MaxSourceBytes)
 	switch {
 	case err == nil:
 		name, source = filepath.Join(dir, chatTemplateFile), string(data)
@@ -68,6 +69,17 @@ func loadChatTemplate(fsys fs.FS, dir string, cfgData []byte) chatTemplate {
 	}
 	ct.tpl, ct.err = chattemplate.Parse(name, source)
 	return ct
+}
+
+// readBounded reads the file name of fsys, or its first limit+1 bytes when it is longer (enough
+// for the reader to refuse it as too long).
+func readBounded(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit+1))
 }
 
 // configChatTemplate returns tokenizer_config.json's chat_template: a string, or the template

@@ -1,11 +1,13 @@
 package tokenizer
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // TestChatTemplateSources loads the chat template from each place a tokenizer directory keeps it
@@ -92,5 +94,19 @@ func TestEncodePlain(t *testing.T) {
 	text := "<|im_start|>user\n你好<|im_end|>\n"
 	if !slices.Equal(q.Encode(text), q.EncodePlain(text)) {
 		t.Errorf("Qwen3 has no post-processor tokens, yet Encode and EncodePlain differ on %q", text)
+	}
+}
+
+// TestChatTemplateTooLong checks that an oversized chat_template.jinja is read only up to the
+// template limit and refused with an error naming the file and the limit.
+func TestChatTemplateTooLong(t *testing.T) {
+	fsys := fstest.MapFS{chatTemplateFile: &fstest.MapFile{Data: bytes.Repeat([]byte("x"), 10<<20)}}
+	ct := loadChatTemplate(fsys, "model", []byte(`{"eos_token": "</s>"}`))
+	if ct.err == nil {
+		t.Fatal("a 10 MB chat_template.jinja parses")
+	}
+	want := filepath.Join("model", chatTemplateFile) + ": the chat template exceeds its limit: source of 262144 bytes"
+	if ct.err.Error() != want {
+		t.Errorf("error %q, want %q", ct.err, want)
 	}
 }

@@ -2,7 +2,11 @@ package tokenizer
 
 import (
 	"encoding/json"
+	"io/fs"
+	"os"
+	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // FuzzParse feeds mutated tokenizer.json and tokenizer_config.json files to the loader: it must
@@ -56,5 +60,51 @@ func FuzzParse(f *testing.F) {
 			tk.Decode(ids)
 		}
 		tk.TokenText(tk.EOS())
+	})
+}
+
+// FuzzLoadChatTemplate feeds mutated tokenizer_config.json files, with or without a
+// chat_template.jinja beside them, to the chat template loader: it must return a template or an
+// error naming the file, never panic, and a template it returns must render a conversation or
+// fail with an error naming the file, within the template limits.
+func FuzzLoadChatTemplate(f *testing.F) {
+	qwen3, err := fs.ReadFile(os.DirFS("qwen3"), "tokenizer_config.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(qwen3, "", false)
+	f.Add([]byte(`{"eos_token": "</s>", "chat_template": "{% for m in messages %}{{ m.role }}: {{ m.content }}{{ eos_token }}{% endfor %}"}`), "", false)
+	f.Add([]byte(`{"eos_token": {"content": "</s>"}, "chat_template": [{"name": "tool_use", "template": "x"}, {"name": "default", "template": "{{ bos_token }}{{ messages[0].content }}"}]}`), "", false)
+	f.Add([]byte(`{"chat_template": [{"name": "x", "template": "y"}]}`), "", false)
+	f.Add([]byte(`{"chat_template": 5, "bos_token": ["a"]}`), "", false)
+	f.Add([]byte(`{"eos_token": "</s>"}`), "{% for i in range(10**9) %}{{ raise_exception('no') }}{% endfor %}", true)
+	f.Add([]byte(`{}`), "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", true)
+	f.Fuzz(func(t *testing.T, cfg []byte, jinja string, withJinja bool) {
+		const dir = "model"
+		fsys := fstest.MapFS{}
+		if withJinja {
+			fsys[chatTemplateFile] = &fstest.MapFile{Data: []byte(jinja)}
+		}
+		ct := loadChatTemplate(fsys, dir, cfg)
+		if ct.err != nil {
+			if !strings.HasPrefix(ct.err.Error(), dir) {
+				t.Fatalf("error %q does not name the directory", ct.err)
+			}
+			return
+		}
+		if ct.tpl == nil {
+			t.Fatal("neither a template nor an error")
+		}
+		msgs := []Message{{Role: "system", Content: "be brief"}, {Role: "user", Content: "你好"}, {Role: "assistant", Content: "hi"}}
+		out, err := ct.tpl.Render(msgs, true, ct.vars)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), ct.tpl.Name()+": ") {
+				t.Fatalf("render error %q does not name the template", err)
+			}
+			return
+		}
+		if len(out) > 4<<20 {
+			t.Fatalf("rendered %d bytes", len(out))
+		}
 	})
 }

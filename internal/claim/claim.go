@@ -7,12 +7,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Owner is what a lock file says about the process that holds it.
@@ -54,7 +59,25 @@ func (o Options) withDefaults() Options {
 	if o.Host == "" {
 		o.Host, _ = os.Hostname()
 	}
+	o.Host = hostName(o.Host)
 	return o
+}
+
+// hostName returns host as parseOwner accepts it: at most maxHostBytes, each character that is
+// not printable or is a space replaced by "_".
+func hostName(host string) string {
+	host = strings.ToValidUTF8(host, "_")
+	host = strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return '_'
+		}
+		return r
+	}, host)
+	for len(host) > maxHostBytes {
+		_, size := utf8.DecodeLastRuneInString(host)
+		host = host[:len(host)-size]
+	}
+	return host
 }
 
 // HeldError says that another live process holds the lock.
@@ -224,15 +247,27 @@ func (l *Lock) Release() error {
 	return nil
 }
 
-// readOwner reads a lock file. An empty or partly written file (its creator has not finished
-// writing it) reads as an unknown owner, without error.
+// maxOwnerBytes bounds what is read of a lock file: the owner this package writes takes about
+// 150 bytes, and any file may be written over by another program.
+const maxOwnerBytes = 4 << 10
+
+// maxHostBytes bounds an owner's host name, as a DNS name is bounded.
+const maxHostBytes = 255
+
+// readOwner reads a lock file, at most maxOwnerBytes of it. An empty or partly written file (its
+// creator has not finished writing it) reads as an unknown owner, without error, and so does
+// one that parseOwner does not accept.
 func readOwner(path string) (Owner, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return Owner{}, err
 	}
-	var o Owner
-	_ = json.Unmarshal(data, &o) // a partial file leaves o empty
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxOwnerBytes+1))
+	if err != nil {
+		return Owner{}, fmt.Errorf("lock %s: %w", path, err)
+	}
+	o, _ := parseOwner(data) // a partial or foreign file is an unknown owner
 	return o, nil
 }
 
@@ -249,6 +284,45 @@ func Holder(path string, opts Options) (owner Owner, live bool, err error) {
 		return Owner{}, false, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return owner, !stale, nil
+}
+
+// parseOwner parses the content of a lock file. It accepts only what a lock of this package
+// can hold: JSON of at most maxOwnerBytes, a host name of at most maxHostBytes printable
+// characters without spaces, and a pid in (0, 2^31), or no host at all (then no pid either: a
+// lock of a process that did not know its host name); anything else is an error, with the zero
+// Owner (an unknown owner, whose lock only its heartbeat can prove stale).
+func parseOwner(data []byte) (Owner, error) {
+	if len(data) > maxOwnerBytes {
+		return Owner{}, fmt.Errorf("a lock file of more than %d bytes", maxOwnerBytes)
+	}
+	var o Owner
+	if err := json.Unmarshal(data, &o); err != nil {
+		return Owner{}, fmt.Errorf("lock file: %w", err)
+	}
+	if o.Host == "" {
+		return Owner{Token: o.Token, Since: o.Since}, nil
+	}
+	if len(o.Host) > maxHostBytes || !printableWord(o.Host) {
+		return Owner{}, fmt.Errorf("lock file: host %q is not a host name", o.Host)
+	}
+	if o.PID <= 0 || o.PID > math.MaxInt32 {
+		return Owner{}, fmt.Errorf("lock file: pid %d is out of range", o.PID)
+	}
+	return o, nil
+}
+
+// printableWord reports whether s is valid UTF-8 of printable characters without spaces, so
+// that a message naming it shows it as it is.
+func printableWord(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // inspect reads the lock file at path and says whether it is stale.
