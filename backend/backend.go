@@ -1,11 +1,11 @@
 package backend
 
 import (
-	"os"
-	"runtime/debug"
 	"fmt"
 	"log/slog"
+	"os"
 	"reflect"
+	"runtime/debug"
 	"strings"
 
 	"github.com/gomlx/compute"
@@ -65,12 +65,13 @@ const (
 	ScheduleSeq
 )
 
-// SeqScheduleParams is the model size (parameters) from which the auto schedule is
+// SeqScheduleParams is the number of trained parameters from which the auto schedule is
 // ScheduleSeq; see [AutoSchedule].
 const SeqScheduleParams = 100_000_000
 
-// AutoSchedule is the schedule for a model of params parameters: ScheduleSeq from
-// SeqScheduleParams up, where memory is what limits a run on a CPU, SchedulePar below.
+// AutoSchedule is the schedule for training params parameters: ScheduleSeq from
+// SeqScheduleParams up, where their gradients and AdamW moments make memory what limits a run
+// on a CPU, SchedulePar below.
 func AutoSchedule(params int) Schedule {
 	if params >= SeqScheduleParams {
 		return ScheduleSeq

@@ -22,7 +22,7 @@ type modelKind interface {
 	// so that such problems stop the sweep before any run trains; it reads only d, so a setting
 	// it needs belongs in dataConfig.
 	check(d dataConfig, tok *tokenizer.Tokenizer) error
-	// numParams is the number of parameters of the run's model (LoRA adapters left out), known
+	// numParams is the number of parameters the run trains (with LoRA, the adapters'), known
 	// before anything is built: it picks the backend's schedule (see scheduleOf).
 	numParams(cfg configs.Config, p *prepared) (int, error)
 	// build builds the run's model on be; check has passed.
@@ -55,7 +55,9 @@ func LoadTokenizer(cfg configs.Config) (*tokenizer.Tokenizer, error) {
 }
 
 // scheduleOf is the cpu backend's schedule for a run: backend.schedule, with "auto" decided by
-// the size of the run's model (backend.AutoSchedule).
+// the number of parameters it trains (backend.AutoSchedule): gradients and AdamW's moments are
+// what the sequential schedule keeps from piling up, so a LoRA run of a large model, which
+// trains a few million, stays on the faster parallel one.
 func scheduleOf(cfg configs.Config, p *prepared) (backend.Schedule, error) {
 	switch cfg.Backend.Schedule {
 	case "parallel":

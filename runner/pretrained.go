@@ -118,11 +118,15 @@ func (s *storeModel) Init(store *mlmodel.Store, seed uint64) error {
 	return s.Model.Init(store, seed)
 }
 
-// numParams counts the parameters of model.pretrained from its config.json.
+// numParams counts the parameters a run trains, from model.pretrained's config.json: all of
+// them, or with LoRA the adapters'.
 func (pretrainedKind) numParams(cfg configs.Config, _ *prepared) (int, error) {
 	c, err := decoder.LoadConfig(filepath.Join(cfg.Model.Pretrained, "config.json"))
 	if err != nil {
 		return 0, fmt.Errorf("model.pretrained: %w", err)
+	}
+	if usesLoRA(cfg) {
+		return c.NumLoRAParams(loraOf(cfg)), nil
 	}
 	return c.NumParams(), nil
 }

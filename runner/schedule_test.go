@@ -76,3 +76,20 @@ func TestScheduleOf(t *testing.T) {
 		t.Errorf("a folder without config.json: err = %v, want one naming model.pretrained", err)
 	}
 }
+
+// LoRA trains the adapters only: a 0.6B-shaped base with rank-16 adapters stays parallel.
+func TestScheduleOfLoRA(t *testing.T) {
+	tiny := filepath.Join("..", "model", "decoder", "testdata", "tiny")
+	c := configs.Default()
+	c.Model.Pretrained = tiny
+	c.Model.LoRA.Rank, c.Model.LoRA.Alpha = 16, 32
+	n, err := pretrainedKind{}.numParams(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fixture: 2 layers, hidden 64, q 4×16 = 64, k/v 2×16 = 32; the default targets are
+	// the attention projections: q and o rank 16 × (64 + 64), k and v 16 × (64 + 32), per layer.
+	if want := 2 * (2*16*(64+64) + 2*16*(64+32)); n != want {
+		t.Errorf("LoRA trains %d parameters, want %d (default targets %v)", n, want, c.Model.LoRA.Targets)
+	}
+}

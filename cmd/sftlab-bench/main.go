@@ -90,7 +90,7 @@ type result struct {
 	TokensPerS      float64  `json:"tokens_per_s"`
 	GFLOPs          float64  `json:"gflops,omitempty"` // GPTs only
 	PeakRSSMB       float64  `json:"peak_rss_mb"`
-	Schedule        string   `json:"schedule"` // the Go backend's schedule
+	Schedule        string   `json:"schedule"`       // the Go backend's schedule
 	GOGC            string   `json:"gogc,omitempty"` // the Go collector's target when not Go's default
 	TorchTokensPerS *float64 `json:"torch_tokens_per_s"`
 	TorchMsPerStep  *float64 `json:"torch_ms_per_step,omitempty"`
@@ -250,12 +250,15 @@ func measure(c benchConfig, steps int, schedule, cpuProfile string, logw io.Writ
 		if err != nil {
 			return result{}, err
 		}
+		params = c.Qwen3.NumParams() // the parameters trained, as runner.scheduleOf counts them
 		if c.LoRARank > 0 {
-			if err := dm.AddLoRA(decoder.LoRA{Rank: c.LoRARank, Alpha: 32, Targets: decoder.LoRAModules()}); err != nil {
+			l := decoder.LoRA{Rank: c.LoRARank, Alpha: 32, Targets: decoder.LoRAModules()}
+			if err := dm.AddLoRA(l); err != nil {
 				return result{}, err
 			}
+			params = c.Qwen3.NumLoRAParams(l)
 		}
-		m, vocab, lr, params = dm, c.Qwen3.VocabSize, 5e-5, c.Qwen3.NumParams() // the peer's learning rate
+		m, vocab, lr = dm, c.Qwen3.VocabSize, 5e-5 // the peer's learning rate
 	} else {
 		mcfg = model.Config{Vocab: c.Vocab, DModel: c.GPT.DModel, Heads: c.GPT.NHeads, Layers: c.GPT.NLayers, MLP: c.GPT.DMLP, Context: c.SeqLen}
 		gpt, err := model.NewGPT(mcfg)

@@ -106,6 +106,15 @@ type adapterSpec struct {
 // linear weights are.
 func (a adapterSpec) storeShape() []int { return []int{a.Shape[1], a.Shape[0]} }
 
+// NumLoRAParams returns the number of parameters of the adapters l puts on a model of c.
+func (c Config) NumLoRAParams(l LoRA) int {
+	n := 0
+	for _, spec := range c.adapterSpecs(&l) {
+		n += spec.Shape[0] * spec.Shape[1]
+	}
+	return n
+}
+
 // adapterSpecs lists the adapter matrices of l on configuration c, layer by layer, projections
 // in the order of LoRAModules, A before B.
 func (c Config) adapterSpecs(l *LoRA) []adapterSpec {
