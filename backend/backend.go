@@ -65,36 +65,38 @@ const (
 	ScheduleSeq
 )
 
-// SeqScheduleParams is the number of trained parameters from which the auto schedule is
-// ScheduleSeq; see [AutoSchedule].
-const SeqScheduleParams = 100_000_000
+// LargeModelParams is the parameter count from which a model counts as large: training that
+// many parameters gets ScheduleSeq from [AutoSchedule], and a model that size the collector
+// target of [LimitHeapGrowth].
+const LargeModelParams = 100_000_000
 
-// AutoSchedule is the schedule for training params parameters: ScheduleSeq from
-// SeqScheduleParams up, where their gradients and AdamW moments make memory what limits a run
-// on a CPU, SchedulePar below.
-func AutoSchedule(params int) Schedule {
-	if params >= SeqScheduleParams {
+// AutoSchedule is the schedule for training trained parameters: ScheduleSeq from
+// LargeModelParams up, where their gradients and AdamW moments make memory what limits a run on
+// a CPU, SchedulePar below.
+func AutoSchedule(trained int) Schedule {
+	if trained >= LargeModelParams {
 		return ScheduleSeq
 	}
 	return SchedulePar
 }
 
-// SeqGCPercent is the Go collector's target (GOGC) while a model on ScheduleSeq trains, unless
-// the GOGC environment variable is set; see [LimitHeapGrowth].
-const SeqGCPercent = 10
+// LargeModelGCPercent is the Go collector's target (GOGC) while a large model trains, unless the
+// GOGC environment variable is set; see [LimitHeapGrowth].
+const LargeModelGCPercent = 10
 
-// LimitHeapGrowth sets the Go collector's target to SeqGCPercent for a model on schedule s
-// (ScheduleSeq), unless the GOGC environment variable is set, and returns the function that
-// restores the previous target. Go lets the heap grow to (1 + GOGC/100) times what was live
-// after the last collection: with the default 100 a 0.6B full fine-tune, about 10 GB live,
-// could take 20 GB. Its heap is nearly all weight and activation buffers without pointers,
-// which the collector does not scan, so collecting more often costs little. The setting is the
-// process's: one model trains at a time.
-func LimitHeapGrowth(s Schedule) (restore func()) {
-	if s != ScheduleSeq || os.Getenv("GOGC") != "" {
+// LimitHeapGrowth sets the Go collector's target to LargeModelGCPercent while a model of params
+// parameters, LargeModelParams or more, trains, unless the GOGC environment variable is set,
+// and returns the function that restores the previous target. Go lets the heap grow to
+// (1 + GOGC/100) times what was live after the last collection: with the default 100 a 0.6B
+// full fine-tune, about 10 GB live, could take 20 GB, and a LoRA run of it (2.4 GB of frozen
+// weights) twice what it needs. Such a heap is nearly all weight and activation buffers without
+// pointers, which the collector does not scan, so collecting more often costs little. The
+// setting is the process's: one model trains at a time.
+func LimitHeapGrowth(params int) (restore func()) {
+	if params < LargeModelParams || os.Getenv("GOGC") != "" {
 		return func() {}
 	}
-	old := debug.SetGCPercent(SeqGCPercent)
+	old := debug.SetGCPercent(LargeModelGCPercent)
 	return func() { debug.SetGCPercent(old) }
 }
 

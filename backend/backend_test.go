@@ -180,8 +180,8 @@ func TestAutoSchedule(t *testing.T) {
 	}{
 		{0, SchedulePar},
 		{12_000_000, SchedulePar},
-		{SeqScheduleParams - 1, SchedulePar},
-		{SeqScheduleParams, ScheduleSeq},
+		{LargeModelParams - 1, SchedulePar},
+		{LargeModelParams, ScheduleSeq},
 		{596_049_920, ScheduleSeq}, // Qwen3-0.6B
 	} {
 		if got := AutoSchedule(tc.params); got != tc.want {
@@ -200,20 +200,20 @@ func gcPercent() int {
 func TestLimitHeapGrowth(t *testing.T) {
 	t.Setenv("GOGC", "")
 	before := gcPercent()
-	restore := LimitHeapGrowth(ScheduleSeq)
-	if got := gcPercent(); got != SeqGCPercent {
-		t.Errorf("GOGC %d on the sequential schedule, want %d", got, SeqGCPercent)
+	restore := LimitHeapGrowth(LargeModelParams)
+	if got := gcPercent(); got != LargeModelGCPercent {
+		t.Errorf("GOGC %d for a large model, want %d", got, LargeModelGCPercent)
 	}
 	restore()
 	if got := gcPercent(); got != before {
 		t.Errorf("GOGC %d after restoring, want %d", got, before)
 	}
-	LimitHeapGrowth(SchedulePar)()
+	LimitHeapGrowth(LargeModelParams - 1)()
 	if got := gcPercent(); got != before {
-		t.Errorf("the parallel schedule changed GOGC to %d", got)
+		t.Errorf("a small model changed GOGC to %d", got)
 	}
 	t.Setenv("GOGC", "50")
-	restore = LimitHeapGrowth(ScheduleSeq)
+	restore = LimitHeapGrowth(LargeModelParams)
 	if got := gcPercent(); got != before {
 		t.Errorf("GOGC set in the environment was overridden: %d", got)
 	}

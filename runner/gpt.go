@@ -27,11 +27,11 @@ func (gptKind) tokenizerDir(cfg configs.Config) string { return cfg.Data.Tokeniz
 // check has nothing to add: configs already refuses a context shorter than data.max_length.
 func (gptKind) check(dataConfig, *tokenizer.Tokenizer) error { return nil }
 
-// numParams counts the parameters of the GPT that build builds.
-func (gptKind) numParams(cfg configs.Config, p *prepared) (int, error) {
+// numParams counts the parameters of the GPT that build builds, all of them trained.
+func (gptKind) numParams(cfg configs.Config, p *prepared) (total, trained int, err error) {
 	size, _ := gptVocab(cfg, p)
 	n, _ := gptConfig(cfg, size).NumParams()
-	return n, nil
+	return n, n, nil
 }
 
 // gptVocab is the vocabulary a run's GPT is built over: the compact vocabulary of the dataset

@@ -22,9 +22,10 @@ type modelKind interface {
 	// so that such problems stop the sweep before any run trains; it reads only d, so a setting
 	// it needs belongs in dataConfig.
 	check(d dataConfig, tok *tokenizer.Tokenizer) error
-	// numParams is the number of parameters the run trains (with LoRA, the adapters'), known
-	// before anything is built: it picks the backend's schedule (see scheduleOf).
-	numParams(cfg configs.Config, p *prepared) (int, error)
+	// numParams is the number of parameters of the run's model and of those it trains (with
+	// LoRA, the adapters'), known before anything is built: they pick the backend's schedule
+	// (scheduleOf) and the collector's target (backend.LimitHeapGrowth).
+	numParams(cfg configs.Config, p *prepared) (total, trained int, err error)
 	// build builds the run's model on be; check has passed.
 	build(cfg configs.Config, p *prepared, be compute.Backend) (*builtModel, error)
 	// loadTrained loads what a run of this kind left in its folder runDir, with its tokenizer.
@@ -54,22 +55,18 @@ func LoadTokenizer(cfg configs.Config) (*tokenizer.Tokenizer, error) {
 	return newInputCache().tokenizer(TokenizerDir(cfg))
 }
 
-// scheduleOf is the cpu backend's schedule for a run: backend.schedule, with "auto" decided by
-// the number of parameters it trains (backend.AutoSchedule): gradients and AdamW's moments are
-// what the sequential schedule keeps from piling up, so a LoRA run of a large model, which
-// trains a few million, stays on the faster parallel one.
-func scheduleOf(cfg configs.Config, p *prepared) (backend.Schedule, error) {
+// scheduleOf is the cpu backend's schedule for a run that trains trained parameters:
+// backend.schedule, with "auto" decided by that number (backend.AutoSchedule): gradients and
+// AdamW's moments are what the sequential schedule keeps from piling up, so a LoRA run of a
+// large model, which trains a few million, stays on the faster parallel one.
+func scheduleOf(cfg configs.Config, trained int) backend.Schedule {
 	switch cfg.Backend.Schedule {
 	case "parallel":
-		return backend.SchedulePar, nil
+		return backend.SchedulePar
 	case "sequential":
-		return backend.ScheduleSeq, nil
+		return backend.ScheduleSeq
 	}
-	n, err := kindOf(cfg).numParams(cfg, p)
-	if err != nil {
-		return 0, err
-	}
-	return backend.AutoSchedule(n), nil
+	return backend.AutoSchedule(trained)
 }
 
 // generateFunc continues a prompt greedily: the new tokens, without the stop token.

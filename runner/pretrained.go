@@ -118,17 +118,17 @@ func (s *storeModel) Init(store *mlmodel.Store, seed uint64) error {
 	return s.Model.Init(store, seed)
 }
 
-// numParams counts the parameters a run trains, from model.pretrained's config.json: all of
-// them, or with LoRA the adapters'.
-func (pretrainedKind) numParams(cfg configs.Config, _ *prepared) (int, error) {
+// numParams counts the parameters of model.pretrained from its config.json, and those a run
+// trains: all of them, or with LoRA the adapters' (whose own parameters the total leaves out).
+func (pretrainedKind) numParams(cfg configs.Config, _ *prepared) (total, trained int, err error) {
 	c, err := decoder.LoadConfig(filepath.Join(cfg.Model.Pretrained, "config.json"))
 	if err != nil {
-		return 0, fmt.Errorf("model.pretrained: %w", err)
+		return 0, 0, fmt.Errorf("model.pretrained: %w", err)
 	}
 	if usesLoRA(cfg) {
-		return c.NumLoRAParams(loraOf(cfg)), nil
+		return c.NumParams(), c.NumLoRAParams(loraOf(cfg)), nil
 	}
-	return c.NumParams(), nil
+	return c.NumParams(), c.NumParams(), nil
 }
 
 // build loads the model of model.pretrained. Its vocabulary is the tokenizer's whole one

@@ -268,16 +268,16 @@ func (rc *recipe) begin(context.Context) error {
 // it and creates the trainer.
 func (rc *recipe) setUp(context.Context) error {
 	cfg := rc.cfg
-	schedule, err := scheduleOf(cfg, rc.p)
+	total, trained, err := kindOf(cfg).numParams(cfg, rc.p)
 	if err != nil {
 		return err
 	}
-	be, err := backend.New(backend.Config{Name: cfg.Backend.Name, Plugin: cfg.Backend.Plugin, Schedule: schedule})
+	be, err := backend.New(backend.Config{Name: cfg.Backend.Name, Plugin: cfg.Backend.Plugin, Schedule: scheduleOf(cfg, trained)})
 	if err != nil {
 		return fmt.Errorf("backend: %w", err)
 	}
 	rc.info.Provenance.Device = backend.Describe(be)
-	rc.restoreGC = backend.LimitHeapGrowth(schedule)
+	rc.restoreGC = backend.LimitHeapGrowth(total)
 	if rc.built, err = kindOf(cfg).build(cfg, rc.p, be); err != nil {
 		return err
 	}

@@ -63,29 +63,33 @@ func TestScheduleOf(t *testing.T) {
 		{"0.6B-shaped pretrained, parallel", pretrained(big, "parallel"), backend.SchedulePar},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := scheduleOf(tc.cfg, &prepared{preparedData: &preparedData{tok: tok}})
+			_, trained, err := kindOf(tc.cfg).numParams(tc.cfg, &prepared{preparedData: &preparedData{tok: tok}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tc.want {
-				t.Errorf("schedule %s, want %s", got, tc.want)
+			if got := scheduleOf(tc.cfg, trained); got != tc.want {
+				t.Errorf("schedule %s (%d parameters trained), want %s", got, trained, tc.want)
 			}
 		})
 	}
-	if _, err := scheduleOf(pretrained(t.TempDir(), "auto"), &prepared{preparedData: &preparedData{tok: tok}}); err == nil || !strings.Contains(err.Error(), "model.pretrained") {
+	if _, _, err := (pretrainedKind{}).numParams(pretrained(t.TempDir(), "auto"), nil); err == nil || !strings.Contains(err.Error(), "model.pretrained") {
 		t.Errorf("a folder without config.json: err = %v, want one naming model.pretrained", err)
 	}
 }
 
-// LoRA trains the adapters only: a 0.6B-shaped base with rank-16 adapters stays parallel.
+// LoRA trains the adapters only (the schedule follows them); the model is the base's size (the
+// collector's target follows that).
 func TestScheduleOfLoRA(t *testing.T) {
 	tiny := filepath.Join("..", "model", "decoder", "testdata", "tiny")
 	c := configs.Default()
 	c.Model.Pretrained = tiny
 	c.Model.LoRA.Rank, c.Model.LoRA.Alpha = 16, 32
-	n, err := pretrainedKind{}.numParams(c, nil)
+	total, n, err := pretrainedKind{}.numParams(c, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if full, _, _ := (pretrainedKind{}).numParams(configs.Config{Model: configs.ModelConfig{Pretrained: tiny}}, nil); total != full {
+		t.Errorf("LoRA model total %d, want the base model's %d", total, full)
 	}
 	// The fixture: 2 layers, hidden 64, q 4×16 = 64, k/v 2×16 = 32; the default targets are
 	// the attention projections: q and o rank 16 × (64 + 64), k and v 16 × (64 + 32), per layer.

@@ -20,8 +20,9 @@
 //
 // -steps 0 uses each configuration's own count: 20 for the GPTs, 4 for the 0.6B shapes (a full
 // 0.6B step takes seconds and about 12 GB on a CPU). Each configuration runs as `sftlab run`
-// would run it: with -schedule auto (backend.schedule) the 0.6B shapes get the sequential
-// schedule and its collector target (backend.LimitHeapGrowth), the GPTs the parallel one.
+// would run it: with -schedule auto (backend.schedule) full fine-tuning of the 0.6B shapes
+// gets the sequential schedule, LoRA and the GPTs the parallel one, and both 0.6B
+// configurations the collector target of large models (backend.LimitHeapGrowth).
 package main
 
 import (
@@ -239,24 +240,26 @@ func stepsOf(c benchConfig, n int) int {
 // returns the median time of the steps after the first.
 func measure(c benchConfig, steps int, schedule, cpuProfile string, logw io.Writer) (result, error) {
 	var (
-		m      train.Model
-		mcfg   model.Config
-		vocab  = c.Vocab
-		lr     = 1e-3
-		params int
+		m       train.Model
+		mcfg    model.Config
+		vocab   = c.Vocab
+		lr      = 1e-3
+		params  int // the model's
+		trained int // those trained
 	)
 	if c.Qwen3 != nil {
 		dm, err := decoder.New(*c.Qwen3)
 		if err != nil {
 			return result{}, err
 		}
-		params = c.Qwen3.NumParams() // the parameters trained, as runner.scheduleOf counts them
+		params = c.Qwen3.NumParams()
+		trained = params // as the runner counts them (pretrainedKind.numParams)
 		if c.LoRARank > 0 {
 			l := decoder.LoRA{Rank: c.LoRARank, Alpha: 32, Targets: decoder.LoRAModules()}
 			if err := dm.AddLoRA(l); err != nil {
 				return result{}, err
 			}
-			params = c.Qwen3.NumLoRAParams(l)
+			trained = c.Qwen3.NumLoRAParams(l)
 		}
 		m, vocab, lr = dm, c.Qwen3.VocabSize, 5e-5 // the peer's learning rate
 	} else {
@@ -267,9 +270,10 @@ func measure(c benchConfig, steps int, schedule, cpuProfile string, logw io.Writ
 		}
 		m = gpt
 		params, _ = mcfg.NumParams()
+		trained = params
 	}
 	// As a run with backend.schedule set to schedule.
-	sched := backend.AutoSchedule(params)
+	sched := backend.AutoSchedule(trained)
 	switch schedule {
 	case "parallel":
 		sched = backend.SchedulePar
@@ -277,7 +281,7 @@ func measure(c benchConfig, steps int, schedule, cpuProfile string, logw io.Writ
 		sched = backend.ScheduleSeq
 	}
 	be, err := backend.New(backend.Config{Name: "cpu", Schedule: sched})
-	defer backend.LimitHeapGrowth(sched)() // as sftlab run does
+	defer backend.LimitHeapGrowth(params)() // as sftlab run does
 	if err != nil {
 		return result{}, err
 	}
@@ -334,7 +338,7 @@ func measure(c benchConfig, steps int, schedule, cpuProfile string, logw io.Writ
 	r := result{
 		Config:     c.Name,
 		Schedule:   sched.String(),
-		GOGC:       gcPercent(sched),
+		GOGC:       gcPercent(params),
 		MsPerStep:  med,
 		TokensPerS: tokens / (med / 1e3),
 		PeakRSSMB:  peakRSSMB(),
@@ -346,13 +350,14 @@ func measure(c benchConfig, steps int, schedule, cpuProfile string, logw io.Writ
 	return r, nil
 }
 
-// gcPercent is the Go collector's target a model on schedule s trains with, "" for Go's default.
-func gcPercent(s backend.Schedule) string {
+// gcPercent is the Go collector's target a model of params parameters trains with, "" for Go's
+// default (see backend.LimitHeapGrowth).
+func gcPercent(params int) string {
 	if env := os.Getenv("GOGC"); env != "" {
 		return env
 	}
-	if s == backend.ScheduleSeq {
-		return strconv.Itoa(backend.SeqGCPercent)
+	if params >= backend.LargeModelParams {
+		return strconv.Itoa(backend.LargeModelGCPercent)
 	}
 	return ""
 }
