@@ -518,3 +518,55 @@ func TestIdentityTransposeBecomesIdentity(t *testing.T) {
 		}
 	}
 }
+
+// dotRecorder is a compute.Function whose values are strings naming how they were built; it
+// records the DotGeneral and Transpose calls the decorator makes.
+type dotRecorder struct {
+	compute.Function
+	shapes map[compute.Value]shapes.Shape
+	calls  []string
+}
+
+func (r *dotRecorder) Shape(v compute.Value) (shapes.Shape, error) { return r.shapes[v], nil }
+
+func (r *dotRecorder) DotGeneral(lhs compute.Value, lhsContracting, lhsBatch []int, rhs compute.Value,
+	rhsContracting, rhsBatch []int, _ compute.DotGeneralConfig) (compute.Value, error) {
+	out := fmt.Sprintf("dot(%v,%v)", lhs, rhs)
+	l, rr := r.shapes[lhs], r.shapes[rhs]
+	r.shapes[out] = shapes.Make(dtypes.Float32, l.Dimensions[0], rr.Dimensions[0])
+	r.calls = append(r.calls, out)
+	return out, nil
+}
+
+func (r *dotRecorder) Transpose(x compute.Value, perm ...int) (compute.Value, error) {
+	out := fmt.Sprintf("transpose(%v)", x)
+	r.calls = append(r.calls, out)
+	return out, nil
+}
+
+func TestTransposedProductBuiltSwapped(t *testing.T) {
+	inner := &dotRecorder{shapes: map[compute.Value]shapes.Shape{
+		"dy": shapes.Make(dtypes.Float32, 4, 3), // [out, M]
+		"x":  shapes.Make(dtypes.Float32, 5, 3), // [in, M]
+	}}
+	f := &function{Function: inner, builder: &builder{backend: &decorated{opts: DecorateOptions{RewriteDotGeneral: true}}}}
+	prod, err := f.DotGeneral("dy", []int{1}, nil, "x", []int{1}, nil, compute.DotGeneralConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.Transpose(prod, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "dot(x,dy)"; got != want {
+		t.Errorf("Transpose(dy·xᵀ) = %v, want %s", got, want)
+	}
+	if want := []string{"dot(dy,x)", "dot(x,dy)"}; !slices.Equal(inner.calls, want) {
+		t.Errorf("calls %v, want %v", inner.calls, want)
+	}
+	// A value no DotGeneral produced is transposed.
+	inner.shapes["a"] = shapes.Make(dtypes.Float32, 2, 3)
+	if _, err := f.Transpose("a", 1, 0); err != nil || inner.calls[len(inner.calls)-1] != "transpose(a)" {
+		t.Errorf("Transpose of a non-product: calls %v, err %v", inner.calls, err)
+	}
+}
