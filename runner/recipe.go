@@ -146,15 +146,10 @@ func (rc *recipe) splits() []string {
 }
 
 // checkpointed reports whether the trainer writes a checkpoint after step.
-func (rc *recipe) checkpointed(step int) bool {
-	t := rc.cfg.Train
-	return step == t.MaxSteps || (t.CheckpointEvery > 0 && step%t.CheckpointEvery == 0)
-}
+func (rc *recipe) checkpointed(step int) bool { return trainConfig(rc.cfg, "").CheckpointDue(step) }
 
 // evalDue reports whether the trainer evaluates after step.
-func (rc *recipe) evalDue(step int) bool {
-	return step == rc.cfg.Train.MaxSteps || (rc.cfg.Eval.Every > 0 && step%rc.cfg.Eval.Every == 0)
-}
+func (rc *recipe) evalDue(step int) bool { return trainConfig(rc.cfg, "").EvalDue(step) }
 
 // rowsMissing says what is wrong with the metrics rows of steps 1 to step: every step once, in
 // order, one evaluation row per split at each step due, and, unless gens is nil, one

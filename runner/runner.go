@@ -217,14 +217,17 @@ func (r *Runner) prepareAll(ctx context.Context, exp *configs.Experiment, runs [
 			errs = append(errs, err)
 		}
 	}
+	stopped := func(i int) error {
+		return fmt.Errorf("experiment %s: stopped while preparing data configuration %d of %d: %w", exp.Name, i+1, len(groups), ctx.Err())
+	}
 	for i, g := range groups {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("experiment %s: stopped while preparing data configuration %d of %d: %w", exp.Name, i+1, len(groups), err)
+		if ctx.Err() != nil {
+			return stopped(i)
 		}
 		start := time.Now()
 		pd, err := r.data(ctx, g.d)
 		if ctx.Err() != nil {
-			return fmt.Errorf("experiment %s: stopped while preparing data configuration %d of %d: %w", exp.Name, i+1, len(groups), ctx.Err())
+			return stopped(i)
 		}
 		if err != nil {
 			if g.runs == 1 {

@@ -107,3 +107,15 @@ func (c Config) evalBatchSize() int {
 
 // microBatches is the number of micro-batches per optimizer step (at least 1).
 func (c Config) microBatches() int { return max(1, c.GradAccum) }
+
+// EvalDue reports whether Run evaluates after step: every EvalEvery steps and at the last.
+func (c Config) EvalDue(step int) bool { return c.due(step, c.EvalEvery) }
+
+// CheckpointDue reports whether Run checkpoints after step (with a CheckpointDir): every
+// CheckpointEvery steps and at the last.
+func (c Config) CheckpointDue(step int) bool { return c.due(step, c.CheckpointEvery) }
+
+// due reports whether step is the last or a multiple of every (> 0).
+func (c Config) due(step, every int) bool {
+	return step == c.MaxSteps || (every > 0 && step%every == 0)
+}

@@ -522,13 +522,12 @@ func (t *Trainer) Run(ctx context.Context, trainSet []Example, evalSets map[stri
 				return res, fmt.Errorf("train: step hook at step %d: %w", t.step, err)
 			}
 		}
-		last := t.step == t.cfg.MaxSteps
-		if len(splits) > 0 && (last || (t.cfg.EvalEvery > 0 && t.step%t.cfg.EvalEvery == 0)) {
+		if len(splits) > 0 && t.cfg.EvalDue(t.step) {
 			if err := evalAll(); err != nil {
 				return res, err
 			}
 		}
-		if t.cfg.CheckpointDir != "" && (last || (t.cfg.CheckpointEvery > 0 && t.step%t.cfg.CheckpointEvery == 0)) {
+		if t.cfg.CheckpointDir != "" && t.cfg.CheckpointDue(t.step) {
 			if err := t.SaveCheckpoint(); err != nil {
 				return res, err
 			}

@@ -68,7 +68,7 @@ func (o Options) withDefaults() Options {
 func hostName(host string) string {
 	host = strings.ToValidUTF8(host, "_")
 	host = strings.Map(func(r rune) rune {
-		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+		if !hostRune(r) {
 			return '_'
 		}
 		return r
@@ -318,12 +318,16 @@ func printableWord(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+		if !hostRune(r) {
 			return false
 		}
 	}
 	return true
 }
+
+// hostRune reports whether r may stand in a host name as lock files hold it: printable, not a
+// space.
+func hostRune(r rune) bool { return unicode.IsPrint(r) && !unicode.IsSpace(r) }
 
 // inspect reads the lock file at path and says whether it is stale.
 func inspect(path string, opts Options) (Owner, bool, error) {
