@@ -207,3 +207,13 @@ func setGoParallelism(be compute.Backend, n int) (err error) {
 	set.Call([]reflect.Value{reflect.ValueOf(n)})
 	return nil
 }
+
+// HostMemory reports whether be keeps its buffers in plain Go memory that the host may read
+// and write in place between executions: true for the pure-Go backend (decorated or not),
+// false for XLA, whose buffers live on the device or in memory it manages.
+func HostMemory(be compute.Backend) bool {
+	return be != nil && be.Name() == goBackendName && be.HasSharedBuffers()
+}
+
+// goBackendName is what the pure-Go backend's Name returns (TestHostMemory notices a change).
+const goBackendName = "Go Backend"

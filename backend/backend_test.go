@@ -219,3 +219,23 @@ func TestLimitHeapGrowth(t *testing.T) {
 	}
 	restore()
 }
+
+// TestHostMemory checks that the cpu backend, decorated or not, is recognised as keeping its
+// buffers in Go memory (the trainer then applies AdamW on the host), and that nil is not.
+func TestHostMemory(t *testing.T) {
+	be, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Finalize()
+	if !HostMemory(be) {
+		t.Errorf("HostMemory(cpu backend %q) = false, want true", be.Name())
+	}
+	inner, _, _ := Undecorate(be)
+	if !HostMemory(inner) {
+		t.Errorf("HostMemory(undecorated Go backend %q) = false, want true", inner.Name())
+	}
+	if HostMemory(nil) {
+		t.Error("HostMemory(nil) = true")
+	}
+}

@@ -9,6 +9,11 @@
 // trains like one large batch that would not fit in memory. Runs are deterministic (same seed,
 // same bits, whatever GOMAXPROCS), checkpoint atomically, and resume bit-identically.
 //
+// On a backend whose buffers are Go memory (the cpu backend) the step graph ends at the
+// gradients and the AdamW update runs on the host, in place, in one pass over each weight
+// split across the cores, instead of a dozen element-wise passes inside the graph; it computes
+// the same float32 operations in the same order, so the weights are bit-identical either way.
+//
 // Use [New] and [Trainer.Run], or the one-call [Run]; [Trainer.Evaluate] and
 // [Trainer.Generate] work on the trained weights.
 package train

@@ -53,14 +53,23 @@ func ClipByGlobalNorm(grads []*graph.Node, maxNorm float64) (clipped []*graph.No
 	if maxNorm <= 0 {
 		return grads, norm
 	}
-	g := norm.Graph()
-	coef := graph.Div(graph.Scalar(g, dtypes.Float32, maxNorm), graph.AddScalar(norm, clipEpsilon))
-	coef = graph.Min(coef, graph.ScalarOne(g, dtypes.Float32))
+	coef := clipScale(norm, maxNorm)
 	clipped = make([]*graph.Node, len(grads))
 	for i, gr := range grads {
 		clipped[i] = graph.Mul(gr, coef)
 	}
 	return clipped, norm
+}
+
+// clipScale is the factor ClipByGlobalNorm scales the gradients by: min(1, maxNorm/(norm+1e-6)),
+// or 1 when maxNorm ≤ 0.
+func clipScale(norm *graph.Node, maxNorm float64) *graph.Node {
+	g := norm.Graph()
+	if maxNorm <= 0 {
+		return graph.ScalarOne(g, dtypes.Float32)
+	}
+	coef := graph.Div(graph.Scalar(g, dtypes.Float32, maxNorm), graph.AddScalar(norm, clipEpsilon))
+	return graph.Min(coef, graph.ScalarOne(g, dtypes.Float32))
 }
 
 // adamHyper holds the per-step scalars of an AdamW update, computed on the host in float64

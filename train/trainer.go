@@ -16,6 +16,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	mlmodel "github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/support/exceptions"
+	sftbackend "github.com/sftlab/sftlab/backend"
 	"github.com/sftlab/sftlab/model"
 )
 
@@ -87,6 +88,10 @@ type Trainer struct {
 
 	stepExec, evalExec, genExec *mlmodel.Exec
 	microExec, applyExec        *mlmodel.Exec // the accumulated step, only with GradAccum > 1
+
+	// hostKernel, when set, applies AdamW on the host after each step graph (see adamw.go):
+	// on a backend whose buffers are Go memory. Nil: the step graph updates the weights.
+	hostKernel adamWKernel
 }
 
 // maxCompiledShapes bounds how many batch shapes each graph is compiled for.
@@ -98,6 +103,9 @@ func New(backend compute.Backend, m Model, cfg Config) (*Trainer, error) {
 		return nil, err
 	}
 	t := &Trainer{backend: backend, model: m, cfg: cfg, store: mlmodel.NewStore(), evaluated: -1}
+	if sftbackend.HostMemory(backend) {
+		t.hostKernel = hostKernel()
+	}
 	if cfg.Pack {
 		pm, ok := m.(PackedModel)
 		if !ok {
@@ -173,7 +181,8 @@ func (t *Trainer) Step() int { return t.step }
 
 // buildStep is the training step graph: inputs ids, mask [B, T], rows, targets, weights [n],
 // the AdamW scalars [3] and, for a TrainingModel, the random state; outputs the loss and the
-// pre-clip gradient norm, and updates the parameters and moments in place.
+// pre-clip gradient norm, and updates the parameters and moments in place; with the update on
+// the host it outputs the loss, the norm, the clipping scale and the gradients instead.
 func (t *Trainer) buildStep(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
 	ids, mask, rows, targets, weights, hyper := in[0], in[1], in[2], in[3], in[4], in[5]
 	g := ids.Graph()
@@ -183,8 +192,7 @@ func (t *Trainer) buildStep(scope *mlmodel.Scope, in []*graph.Node) []*graph.Nod
 	for i, p := range t.params {
 		params[i] = p.NodeValue(g)
 	}
-	norm := t.clipAndUpdate(g, params, graph.Gradient(loss, params...), hyper)
-	return []*graph.Node{loss, norm}
+	return append([]*graph.Node{loss}, t.optimize(g, params, graph.Gradient(loss, params...), hyper, true)...)
 }
 
 // buildMicro is the micro-batch graph of an accumulated step: inputs ids, mask [B, T], rows,
@@ -212,7 +220,8 @@ func (t *Trainer) buildMicro(scope *mlmodel.Scope, in []*graph.Node) []*graph.No
 
 // buildApply is the optimizer half of an accumulated step: input the AdamW scalars [3]; it
 // clips the accumulated gradients by their global norm, updates the parameters and moments in
-// place as buildStep does, and outputs the pre-clip norm.
+// place as buildStep does, and outputs the pre-clip norm; with the update on the host it
+// outputs the norm and the clipping scale, and the host reads the accumulators.
 func (t *Trainer) buildApply(scope *mlmodel.Scope, in []*graph.Node) []*graph.Node {
 	hyper := in[0]
 	g := hyper.Graph()
@@ -222,8 +231,7 @@ func (t *Trainer) buildApply(scope *mlmodel.Scope, in []*graph.Node) []*graph.No
 		params[i] = p.NodeValue(g)
 		grads[i] = graph.ConvertDType(t.accum[i].NodeValue(g), params[i].DType())
 	}
-	norm := t.clipAndUpdate(g, params, grads, hyper)
-	return []*graph.Node{norm}
+	return t.optimize(g, params, grads, hyper, false)
 }
 
 // buildEval outputs the summed loss and the summed hits over the rows weighted by weights, and
@@ -330,16 +338,20 @@ func (t *Trainer) TrainStep(examples []Example) (loss, gradNorm float64, err err
 	return t.trainAccumulated(bs)
 }
 
-// hyper is the AdamW scalars tensor of the next optimizer step.
-func (t *Trainer) hyper() *tensors.Tensor {
+// adamHyper is the AdamW scalars of the next optimizer step.
+func (t *Trainer) adamHyper() adamHyper {
 	lr := LinearSchedule(t.cfg.LR, t.cfg.WarmupSteps, t.cfg.MaxSteps, t.step)
 	n := float64(t.step + 1)
-	h := adamHyper{
+	return adamHyper{
 		negStepSize: -(lr / (1 - math.Pow(adamBeta1, n))),
 		bc2Sqrt:     math.Sqrt(1 - math.Pow(adamBeta2, n)),
 		decayFactor: 1 - lr*t.cfg.WeightDecay,
 	}
-	return tensors.FromFlatDataAndDimensions(h.vector(), 3)
+}
+
+// hyper is the AdamW scalars tensor of the next optimizer step.
+func (t *Trainer) hyper() *tensors.Tensor {
+	return tensors.FromFlatDataAndDimensions(t.adamHyper().vector(), 3)
 }
 
 func (t *Trainer) trainBatch(b *batch) (loss, gradNorm float64, err error) {
@@ -360,6 +372,13 @@ func (t *Trainer) trainBatch(b *batch) (loss, gradNorm float64, err error) {
 	}
 	loss = float64(tensors.ToScalar[float32](out[0]))
 	gradNorm = float64(tensors.ToScalar[float32](out[1]))
+	if t.hostKernel != nil {
+		err := t.applyOnHost(out[3:], tensors.ToScalar[float32](out[2]))
+		finalize(out[3:])
+		if err != nil {
+			return 0, 0, fmt.Errorf("train: step %d: %w", t.step+1, err)
+		}
+	}
 	t.step++
 	t.tokens += int64(b.tokens)
 	return loss, gradNorm, t.checkDiverged(loss)
@@ -406,6 +425,17 @@ func (t *Trainer) trainAccumulated(bs []*batch) (loss, gradNorm float64, err err
 	}
 	loss = sum / float64(labelled)
 	gradNorm = float64(tensors.ToScalar[float32](out[0]))
+	if t.hostKernel != nil {
+		grads := make([]*tensors.Tensor, len(t.accum))
+		for i, acc := range t.accum {
+			if grads[i], err = acc.Value(); err != nil {
+				return 0, 0, fmt.Errorf("train: step %d: gradient sum of %q: %w", t.step+1, acc.Path(), err)
+			}
+		}
+		if err := t.applyOnHost(grads, tensors.ToScalar[float32](out[1])); err != nil {
+			return 0, 0, fmt.Errorf("train: step %d: %w", t.step+1, err)
+		}
+	}
 	t.step++
 	t.tokens += int64(tokens)
 	return loss, gradNorm, t.checkDiverged(loss)
@@ -671,6 +701,21 @@ func (t *Trainer) Generate(prompt []int32, maxNewTokens int, stop int32) ([]int3
 	return out, nil
 }
 
+// optimize ends a graph that computed grads of params. With the update in the graph it clips
+// them, applies AdamW to the parameters and moments in place and returns [norm]. With the update
+// on the host it returns [norm, clipping scale], then grads when withGrads, for applyOnHost.
+func (t *Trainer) optimize(g *graph.Graph, params, grads []*graph.Node, hyper *graph.Node, withGrads bool) []*graph.Node {
+	if t.hostKernel == nil {
+		return []*graph.Node{t.clipAndUpdate(g, params, grads, hyper)}
+	}
+	norm := GlobalNorm(grads)
+	out := []*graph.Node{norm, clipScale(norm, t.cfg.MaxGradNorm)}
+	if withGrads {
+		out = append(out, grads...)
+	}
+	return out
+}
+
 // clipAndUpdate clips grads by their global norm and applies one AdamW update to the
 // parameters and their moments; it returns the norm before clipping.
 func (t *Trainer) clipAndUpdate(g *graph.Graph, params, grads []*graph.Node, hyper *graph.Node) *graph.Node {
@@ -684,4 +729,86 @@ func (t *Trainer) clipAndUpdate(g *graph.Graph, params, grads []*graph.Node, hyp
 		vv.SetNodeValue(newV)
 	}
 	return norm
+}
+
+// applyOnHost applies the AdamW update of the step being run to the parameters and moments in
+// place, with grads the step's gradients in parameter order and coef the clipping scale the
+// graph computed; the step counter has not advanced yet.
+func (t *Trainer) applyOnHost(grads []*tensors.Tensor, coef float32) error {
+	hv := t.adamHyper().vector()
+	h := hostAdamW{clip: t.cfg.MaxGradNorm > 0, coef: coef, negStepSize: hv[0], bc2Sqrt: hv[1], decayFactor: hv[2]}
+	for i, p := range t.params {
+		decay := t.decay[i] && t.cfg.WeightDecay > 0
+		err := withFlat(grads[i], func(g []float32) error {
+			return mutate(p, func(pf []float32) error {
+				return mutate(t.moments[2*i], func(mf []float32) error {
+					return mutate(t.moments[2*i+1], func(vf []float32) error {
+						if len(g) != len(pf) || len(mf) != len(pf) || len(vf) != len(pf) {
+							return fmt.Errorf("sizes differ: gradient %d, parameter %d, moments %d and %d", len(g), len(pf), len(mf), len(vf))
+						}
+						updateInParallel(t.hostKernel, pf, g, mf, vf, h, decay)
+						return nil
+					})
+				})
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("AdamW update of %q: %w", p.Path(), err)
+		}
+	}
+	return nil
+}
+
+// withFlat calls fn with the float32 values of x without copying them: the device buffer's
+// memory for a tensor a graph returned (on a backend whose buffers are Go memory), else the
+// tensor's own.
+func withFlat(x *tensors.Tensor, fn func([]float32) error) error {
+	if x.IsOnAnyDevice() && !x.IsShared() {
+		be, err := x.Backend()
+		if err != nil {
+			return err
+		}
+		dev, err := x.Device()
+		if err != nil {
+			return err
+		}
+		buf, err := x.Buffer(be, dev)
+		if err != nil {
+			return err
+		}
+		data, err := buf.Data()
+		if err != nil {
+			return err
+		}
+		flat, ok := data.([]float32)
+		if !ok {
+			return fmt.Errorf("values are %T, want []float32", data)
+		}
+		return fn(flat)
+	}
+	var ferr error
+	if err := tensors.ConstFlatData(x, func(flat []float32) { ferr = fn(flat) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// mutate calls fn with v's values to change in place (shared with the backend where it can).
+func mutate(v *mlmodel.Variable, fn func([]float32) error) error {
+	value, err := v.Value()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := tensors.MutableFlatData(value, func(flat []float32) { ferr = fn(flat) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// finalize frees the tensors' memory now rather than at the next garbage collection.
+func finalize(ts []*tensors.Tensor) {
+	for _, x := range ts {
+		x.FinalizeAll()
+	}
 }
