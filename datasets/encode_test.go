@@ -516,3 +516,41 @@ func BenchmarkEncodeAll(b *testing.B) {
 		})
 	}
 }
+
+// TestEncodeSentencePiece encodes with a SentencePiece-style tokenizer with byte fallback
+// (Mistral-7B-v0.1's, written as Llama 2's is): <s> once before the sequence, </s> closing the
+// response, and each piece tokenized on its own, so that, as Hugging Face's tokenizer(piece)
+// does with this family's Prepend("▁") normalizer, the response starts with its own "▁".
+func TestEncodeSentencePiece(t *testing.T) {
+	tok, err := tokenizer.Load(filepath.Join("..", "tokenizer", "testdata", "mistral"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := Record{Instruction: "把下面的句子翻译成英文。", Input: "今天天气很好。", Output: "The weather is nice today. 𠀀"}
+	for _, format := range []string{FormatSFT, FormatInstruction} {
+		t.Run(format, func(t *testing.T) {
+			ex, err := Encode(tok, rec, EncodeOptions{Format: format, Masking: MaskCompletionOnly, MaxLength: 512})
+			if err != nil {
+				t.Fatal(err)
+			}
+			segs, err := segments(tok, rec, format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prompt, response := tok.EncodePlain(segs[0].text), tok.EncodePlain(segs[1].text)
+			want := toInt32s(slices.Concat([]int{1}, prompt, response, []int{2}))
+			if !slices.Equal(ex.IDs, want) {
+				t.Fatalf("IDs %v\nwant <s> ++ plain(prompt) ++ plain(response) ++ </s> = %v", ex.IDs, want)
+			}
+			if first := tok.TokenText(response[0]); ex.PromptLen != 1+len(prompt) || first != " The" {
+				t.Errorf("PromptLen %d, response starts with %q; want %d and \"▁The\"", ex.PromptLen, first, 1+len(prompt))
+			}
+			if want := "<s> " + segs[0].text + " " + segs[1].text + "</s>"; ex.Text != want {
+				t.Errorf("Text %q, want %q", ex.Text, want)
+			}
+			if got := tok.Decode(toInts(ex.IDs[ex.PromptLen:])); got != rec.Output+"</s>" {
+				t.Errorf("response decodes to %q, want %q", got, rec.Output+"</s>")
+			}
+		})
+	}
+}

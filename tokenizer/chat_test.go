@@ -86,8 +86,8 @@ func TestEncodePlain(t *testing.T) {
 	}
 	for _, text := range []string{"hello", "", "<|end|>hello world", " world hello<x>"} {
 		full, plain := tok.Encode(text), tok.EncodePlain(text)
-		if full[0] != 310 || !slices.Equal(full[1:], plain) {
-			t.Errorf("Encode(%q) = %v, EncodePlain = %v; want the same without the leading 310", text, full, plain)
+		if full[0] != 264 || !slices.Equal(full[1:], plain) {
+			t.Errorf("Encode(%q) = %v, EncodePlain = %v; want the same without the leading 264", text, full, plain)
 		}
 	}
 	q := loadQwen3(t)

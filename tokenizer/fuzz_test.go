@@ -42,6 +42,21 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(data, []byte(tinyConfig))
 	}
+	// SentencePiece-style BPE: Llama 2's layout, and a Metaspace pre-tokenizer without byte
+	// fallback.
+	sp := spTinyTokenizer()
+	data, err := json.Marshal(sp)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data, []byte(spTinyConfig))
+	sp["normalizer"] = nil
+	sp["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": true}
+	sp["model"].(map[string]any)["byte_fallback"] = false
+	if data, err = json.Marshal(sp); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data, []byte(spTinyConfig))
 	f.Fuzz(func(t *testing.T, tokJSON, cfgJSON []byte) {
 		tk, err := parse(tokJSON, "tokenizer.json", cfgJSON, "tokenizer_config.json")
 		if err != nil {
@@ -50,7 +65,7 @@ func FuzzParse(f *testing.F) {
 		if n := tk.VocabSize(); n > len(tokJSON) {
 			t.Fatalf("vocabulary of %d ids from a %d-byte tokenizer.json", n, len(tokJSON))
 		}
-		for _, text := range []string{"hello world", "<|end|> 你好 <x>", "a\x00\xff b"} {
+		for _, text := range []string{"hello world", "<|end|> 你好 <x>", "a\x00\xff b", " <s>hello  </s>"} {
 			ids := tk.Encode(text)
 			for _, id := range ids {
 				if id < 0 || id >= tk.VocabSize() {

@@ -8,3 +8,8 @@ import "testing"
 func TestAgreeWithHF(t *testing.T) {
 	t.Skip("built without -tags hftokenizers (needs libtokenizers.a from github.com/daulet/tokenizers releases)")
 }
+
+// TestAgreeWithHFSentencePiece needs Hugging Face's Rust tokenizers through cgo.
+func TestAgreeWithHFSentencePiece(t *testing.T) {
+	t.Skip("built without -tags hftokenizers (needs libtokenizers.a from github.com/daulet/tokenizers releases)")
+}

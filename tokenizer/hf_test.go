@@ -38,3 +38,30 @@ func TestAgreeWithHF(t *testing.T) {
 		t.Errorf("%d of %d cases differ from Hugging Face", mismatches, len(cases))
 	}
 }
+
+// TestAgreeWithHFSentencePiece does the same for Mistral's SentencePiece-style tokenizer.
+func TestAgreeWithHFSentencePiece(t *testing.T) {
+	tok := loadMistral(t)
+	hf, err := LoadHF(mistralDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hf.Close()
+	mismatches := 0
+	for i, c := range readSPReference(t).Cases {
+		got, want := tok.Encode(c.Text), hf.Encode(c.Text)
+		if !slices.Equal(got, want) {
+			mismatches++
+			if mismatches <= 5 {
+				t.Errorf("case %d: Encode(%q)\n got %v\n  HF %v", i, c.Text, got, want)
+			}
+			continue
+		}
+		if got, want := tok.Decode(got), hf.Decode(want); got != want {
+			t.Errorf("case %d: Decode = %q, Hugging Face %q", i, got, want)
+		}
+	}
+	if mismatches > 0 {
+		t.Errorf("cases differ from Hugging Face: %d", mismatches)
+	}
+}

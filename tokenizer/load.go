@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // File names inside a tokenizer directory.
@@ -144,6 +145,8 @@ type modelJSON struct {
 	ContinuingSubwordPrefix *string         `json:"continuing_subword_prefix"`
 	EndOfWordSuffix         *string         `json:"end_of_word_suffix"`
 	ByteFallback            bool            `json:"byte_fallback"`
+	UnkToken                *string         `json:"unk_token"`
+	FuseUnk                 bool            `json:"fuse_unk"`
 	IgnoreMerges            bool            `json:"ignore_merges"`
 	Vocab                   json.RawMessage `json:"vocab"`
 	Merges                  json.RawMessage `json:"merges"`
@@ -157,13 +160,23 @@ type component struct {
 	Pretokenizers []json.RawMessage `json:"pretokenizers"`
 	Processors    []json.RawMessage `json:"processors"`
 	Decoders      []json.RawMessage `json:"decoders"`
-	// Split.
+	// Split; Replace (normalizer and decoder).
 	Pattern  *struct{ Regex, String *string } `json:"pattern"`
 	Behavior string                           `json:"behavior"`
 	Invert   bool                             `json:"invert"`
-	// ByteLevel.
-	AddPrefixSpace bool  `json:"add_prefix_space"`
+	// Replace, Strip.
+	Content *string `json:"content"`
+	// Prepend.
+	Prepend *string `json:"prepend"`
+	// Strip.
+	Start, Stop int
+	// ByteLevel, Metaspace.
+	AddPrefixSpace *bool `json:"add_prefix_space"`
 	UseRegex       *bool `json:"use_regex"`
+	// Metaspace.
+	Replacement   *string `json:"replacement"`
+	PrependScheme *string `json:"prepend_scheme"`
+	MetaSplit     *bool   `json:"split"`
 	// TemplateProcessing.
 	Single        []templatePiece                `json:"single"`
 	SpecialTokens map[string]struct{ IDs []int } `json:"special_tokens"`
@@ -216,19 +229,30 @@ func parse(data []byte, tokPath string, cfgData []byte, cfgPath string) (*Tokeni
 	// An id beyond the file's size would size the id table from a corrupt number, not from
 	// the file (an embedding's rows are counted from 0, and a file holds fewer tokens than bytes).
 	t.maxID = len(data)
+	// The pre-tokenizer tells byte-level BPE, whose vocabulary is written in byte-level
+	// symbols, from SentencePiece-style BPE, whose vocabulary is plain text.
+	if err := t.setPreTokenizer(tj.PreTokenizer, fail); err != nil {
+		return nil, err
+	}
 	if err := t.setModel(tj.Model, fail); err != nil {
 		return nil, err
 	}
 	if err := t.setNormalizer(tj.Normalizer, "normalizer", fail); err != nil {
 		return nil, err
 	}
-	if err := t.setPreTokenizer(tj.PreTokenizer, fail); err != nil {
-		return nil, err
+	if t.meta != nil && len(t.normalizers) > 0 {
+		return nil, fail("normalizer", "unsupported together with the Metaspace pre-tokenizer (want null)")
 	}
 	if err := t.setPostProcessor(tj.PostProcessor, "post_processor", fail); err != nil {
 		return nil, err
 	}
-	if err := checkDecoder(tj.Decoder, "decoder", fail); err != nil {
+	if t.byteLevel {
+		if err := checkDecoder(tj.Decoder, "decoder", fail); err != nil {
+			return nil, err
+		}
+	} else if isNull(tj.Decoder) {
+		t.noDecoder = true
+	} else if err := t.setDecoder(tj.Decoder, "decoder", fail); err != nil {
 		return nil, err
 	}
 	if err := t.setAdded(tj.AddedTokens, fail); err != nil {
@@ -242,48 +266,69 @@ func parse(data []byte, tokPath string, cfgData []byte, cfgPath string) (*Tokeni
 	if err := t.setConfig(cfgData, cfgPath); err != nil {
 		return nil, err
 	}
+	t.loadIDs = nil
 	return t, nil
 }
 
-// setModel reads the BPE model: vocabulary and merges.
+// setModel reads the BPE model: vocabulary, merges, and for a tokenizer that is not byte-level
+// the byte fallback and unknown token.
 func (t *Tokenizer) setModel(m *modelJSON, fail func(field, format string, args ...any) error) error {
 	switch {
 	case m == nil:
 		return fail("model", "missing")
 	case m.Type != "BPE":
-		return fail("model.type", "unsupported model type %q (only byte-level \"BPE\" is supported)", m.Type)
+		return fail("model.type", "unsupported model type %q (only \"BPE\" is supported)", m.Type)
 	case m.Dropout != nil && *m.Dropout != 0:
 		return fail("model.dropout", "unsupported value %v (BPE dropout is random; set it to null)", *m.Dropout)
 	case m.ContinuingSubwordPrefix != nil && *m.ContinuingSubwordPrefix != "":
-		return fail("model.continuing_subword_prefix", "unsupported value %q (byte-level BPE has none)", *m.ContinuingSubwordPrefix)
+		return fail("model.continuing_subword_prefix", "unsupported value %q (only BPE without one is supported)", *m.ContinuingSubwordPrefix)
 	case m.EndOfWordSuffix != nil && *m.EndOfWordSuffix != "":
-		return fail("model.end_of_word_suffix", "unsupported value %q (byte-level BPE has none)", *m.EndOfWordSuffix)
-	case m.ByteFallback:
-		return fail("model.byte_fallback", "unsupported (byte-level BPE needs no byte fallback)")
+		return fail("model.end_of_word_suffix", "unsupported value %q (only BPE without one is supported)", *m.EndOfWordSuffix)
+	case m.ByteFallback && t.byteLevel:
+		return fail("model.byte_fallback", "unsupported with the ByteLevel pre-tokenizer (byte-level BPE needs no byte fallback)")
 	case isNull(m.Vocab):
 		return fail("model.vocab", "missing")
 	case isNull(m.Merges):
 		return fail("model.merges", "missing")
 	}
-	v, err := parseVocab(m.Vocab, t.maxID)
+	v, err := parseVocab(m.Vocab, t.maxID, t.byteLevel)
 	if err != nil {
 		return fail("model.vocab", "%v", err)
 	}
+	t.loadIDs = v.ids
 	t.tokens = v.tokens
 	t.ignoreMerges = m.IgnoreMerges
-	if t.ignoreMerges {
+	if t.ignoreMerges || !t.byteLevel {
 		t.vocab = v.ids
 	}
-	for b := range 256 {
-		id, ok := v.ids[string([]byte{byte(b)})]
-		if !ok {
-			return fail("model.vocab", "no entry for byte 0x%02x (%q): not a byte-level vocabulary", b, string(byteLevelAlphabet()[b]))
+	if t.byteLevel {
+		for b := range 256 {
+			id, ok := v.ids[string([]byte{byte(b)})]
+			if !ok {
+				return fail("model.vocab", "no entry for byte 0x%02x (%q): not a byte-level vocabulary", b, string(byteLevelAlphabet()[b]))
+			}
+			t.byteID[b] = id
 		}
-		t.byteID[b] = id
+	} else {
+		t.byteFallback, t.fuseUnk, t.unkID = m.ByteFallback, m.FuseUnk, -1
+		for b := range 256 {
+			// The names Hugging Face looks up: format!("<{b:#04X}>").
+			t.fallbackID[b] = -1
+			if id, ok := v.ids[fmt.Sprintf("<0x%02X>", b)]; ok {
+				t.fallbackID[b] = id
+			}
+		}
+		if m.UnkToken != nil {
+			id, ok := v.ids[*m.UnkToken]
+			if !ok {
+				return fail("model.unk_token", "%q is not in model.vocab", *m.UnkToken)
+			}
+			t.unkID = id
+		}
 	}
 	t.merges = newMergeTable(len(v.ids))
 	var ab []byte
-	err = parseMerges(m.Merges, func(rank int, a, b []byte) error {
+	err = parseMerges(m.Merges, t.byteLevel, func(rank int, a, b []byte) error {
 		idA, okA := v.ids[string(a)]
 		idB, okB := v.ids[string(b)]
 		ab = append(append(ab[:0], a...), b...)
@@ -301,7 +346,8 @@ func (t *Tokenizer) setModel(m *modelJSON, fail func(field, format string, args 
 	return nil
 }
 
-// setNormalizer accepts no normalizer, NFC, or a sequence of those.
+// setNormalizer accepts no normalizer, NFC, Prepend, Replace of a String pattern, or a sequence
+// of those.
 func (t *Tokenizer) setNormalizer(raw json.RawMessage, field string, fail func(field, format string, args ...any) error) error {
 	if isNull(raw) {
 		return nil
@@ -312,7 +358,20 @@ func (t *Tokenizer) setNormalizer(raw json.RawMessage, field string, fail func(f
 	}
 	switch c.Type {
 	case "NFC":
-		t.nfc = true
+		t.normalizers = append(t.normalizers, normStep{kind: normNFC})
+		return nil
+	case "Prepend":
+		if c.Prepend == nil {
+			return fail(field+".prepend", "missing")
+		}
+		t.normalizers = append(t.normalizers, normStep{kind: normPrepend, text: *c.Prepend})
+		return nil
+	case "Replace":
+		pattern, err := stringPattern(c, field, fail)
+		if err != nil {
+			return err
+		}
+		t.normalizers = append(t.normalizers, normStep{kind: normReplace, pattern: pattern, text: *c.Content})
 		return nil
 	case "Sequence":
 		for i, n := range c.Normalizers {
@@ -322,18 +381,38 @@ func (t *Tokenizer) setNormalizer(raw json.RawMessage, field string, fail func(f
 		}
 		return nil
 	}
-	return fail(field+".type", "unsupported normalizer %q (only NFC is supported)", c.Type)
+	return fail(field+".type", "unsupported normalizer %q (only NFC, Prepend and Replace are supported)", c.Type)
 }
 
-// setPreTokenizer accepts Sequence[Split(known pattern, Isolated), ByteLevel(use_regex=false)].
+// stringPattern checks a Replace normalizer or decoder: a non-empty String pattern and a
+// content; it returns the pattern.
+func stringPattern(c component, field string, fail func(field, format string, args ...any) error) (string, error) {
+	switch {
+	case c.Pattern == nil:
+		return "", fail(field+".pattern", "missing")
+	case c.Pattern.String == nil:
+		return "", fail(field+".pattern", "unsupported (only a String pattern is supported, not a Regex)")
+	case *c.Pattern.String == "":
+		return "", fail(field+".pattern.String", "empty")
+	case c.Content == nil:
+		return "", fail(field+".content", "missing")
+	}
+	return *c.Pattern.String, nil
+}
+
+// setPreTokenizer accepts Sequence[Split(known pattern, Isolated), ByteLevel(use_regex=false)],
+// which makes the tokenizer byte-level, or, for SentencePiece-style BPE, none or Metaspace.
 func (t *Tokenizer) setPreTokenizer(raw json.RawMessage, fail func(field, format string, args ...any) error) error {
-	const want = `a Sequence of Split (the Qwen2/Qwen3 or Llama-3 pattern, behavior "Isolated") and ByteLevel (use_regex false)`
+	const want = `a Sequence of Split (the Qwen2/Qwen3 or Llama-3 pattern, behavior "Isolated") and ByteLevel (use_regex false), Metaspace, or null`
 	if isNull(raw) {
-		return fail("pre_tokenizer", "missing (want %s)", want)
+		return nil
 	}
 	var c component
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return fail("pre_tokenizer", "%v", err)
+	}
+	if c.Type == "Metaspace" {
+		return t.setMetaspace(c, fail)
 	}
 	if c.Type != "Sequence" || len(c.Pretokenizers) != 2 {
 		return fail("pre_tokenizer", "unsupported pre-tokenizer %q with %d members (want %s)", c.Type, len(c.Pretokenizers), want)
@@ -361,11 +440,52 @@ func (t *Tokenizer) setPreTokenizer(raw json.RawMessage, fail func(field, format
 	if bl.Type != "ByteLevel" {
 		return fail("pre_tokenizer.pretokenizers[1].type", "unsupported pre-tokenizer %q (want ByteLevel)", bl.Type)
 	}
-	if bl.AddPrefixSpace || bl.UseRegex == nil || *bl.UseRegex {
+	if (bl.AddPrefixSpace != nil && *bl.AddPrefixSpace) || bl.UseRegex == nil || *bl.UseRegex {
 		return fail("pre_tokenizer.pretokenizers[1]", "ByteLevel with add_prefix_space or use_regex is unsupported (want both false)")
 	}
 	t.split = splitter{classes: bmpClasses(), maxDigits: digits}
+	t.byteLevel = true
 	return nil
+}
+
+// setMetaspace reads the Metaspace pre-tokenizer, with the defaults and checks of Hugging Face's
+// reader (prepend_scheme "always" and split true when absent).
+func (t *Tokenizer) setMetaspace(c component, fail func(field, format string, args ...any) error) error {
+	rep, scheme, err := metaspaceOptions(c, "pre_tokenizer", fail)
+	if err != nil {
+		return err
+	}
+	t.meta = &metaspace{rep: string(rep), scheme: scheme, split: c.MetaSplit == nil || *c.MetaSplit}
+	return nil
+}
+
+// metaspaceOptions reads the replacement and prepend scheme of a Metaspace pre-tokenizer or
+// decoder at field.
+func metaspaceOptions(c component, field string, fail func(field, format string, args ...any) error) (rune, prependScheme, error) {
+	if c.Replacement == nil || utf8.RuneCountInString(*c.Replacement) != 1 {
+		return 0, 0, fail(field+".replacement", "want one character")
+	}
+	rep, _ := utf8.DecodeRuneInString(*c.Replacement)
+	scheme := prependAlways
+	if c.PrependScheme != nil {
+		switch *c.PrependScheme {
+		case "always":
+		case "first":
+			scheme = prependFirst
+		case "never":
+			scheme = prependNever
+		default:
+			return 0, 0, fail(field+".prepend_scheme", "unknown value %q (want \"always\", \"first\" or \"never\")", *c.PrependScheme)
+		}
+	}
+	if c.AddPrefixSpace != nil && !*c.AddPrefixSpace {
+		// Older files: add_prefix_space false means prepend_scheme "never"; Hugging Face refuses
+		// it beside another scheme (which "always" is when prepend_scheme is absent).
+		if scheme != prependNever {
+			return 0, 0, fail(field+".add_prefix_space", "false does not match prepend_scheme (Hugging Face refuses this file too)")
+		}
+	}
+	return rep, scheme, nil
 }
 
 // setPostProcessor accepts none, ByteLevel (which changes only offsets), TemplateProcessing (its
@@ -447,9 +567,62 @@ func checkDecoder(raw json.RawMessage, field string, fail func(field, format str
 	return fail(field+".type", "unsupported decoder %q (only ByteLevel is supported)", c.Type)
 }
 
-// setAdded registers the added tokens.
+// setDecoder reads the decoder of a tokenizer that is not byte-level: Replace (String pattern),
+// ByteFallback, Fuse, Strip, Metaspace, or a sequence of those.
+func (t *Tokenizer) setDecoder(raw json.RawMessage, field string, fail func(field, format string, args ...any) error) error {
+	var c component
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return fail(field, "%v", err)
+	}
+	switch c.Type {
+	case "Replace":
+		pattern, err := stringPattern(c, field, fail)
+		if err != nil {
+			return err
+		}
+		t.decoders = append(t.decoders, decodeStep{kind: decodeReplace, pattern: pattern, text: *c.Content})
+	case "ByteFallback":
+		t.decoders = append(t.decoders, decodeStep{kind: decodeByteFallback})
+	case "Fuse":
+		t.decoders = append(t.decoders, decodeStep{kind: decodeFuse})
+	case "Strip":
+		if c.Content == nil || utf8.RuneCountInString(*c.Content) != 1 {
+			return fail(field+".content", "want one character")
+		}
+		if c.Start < 0 || c.Stop < 0 {
+			return fail(field, "negative start or stop")
+		}
+		r, _ := utf8.DecodeRuneInString(*c.Content)
+		t.decoders = append(t.decoders, decodeStep{kind: decodeStrip, char: r, start: c.Start, stop: c.Stop})
+	case "Metaspace":
+		rep, scheme, err := metaspaceOptions(c, field, fail)
+		if err != nil {
+			return err
+		}
+		t.decoders = append(t.decoders, decodeStep{kind: decodeMetaspace, char: rep, dropFirstSpaces: scheme != prependNever})
+	case "Sequence":
+		for i, d := range c.Decoders {
+			if err := t.setDecoder(d, fmt.Sprintf("%s.decoders[%d]", field, i), fail); err != nil {
+				return err
+			}
+		}
+	case "ByteLevel":
+		return fail(field+".type", "the ByteLevel decoder needs the ByteLevel pre-tokenizer (a byte-level vocabulary)")
+	default:
+		return fail(field+".type", "unsupported decoder %q (without the ByteLevel pre-tokenizer, only Replace, ByteFallback, Fuse, Strip and Metaspace are supported)", c.Type)
+	}
+	return nil
+}
+
+// setAdded registers the added tokens. Their ids must be those Hugging Face's tokenizers gives
+// them, which, reading a file, takes a token's id from model.vocab when the vocabulary holds its
+// content and otherwise numbers the tokens in order from the size of model.vocab, whatever ids
+// the file writes: a file whose ids differ (edited by hand) is refused rather than read with ids
+// that differ from Hugging Face's.
 func (t *Tokenizer) setAdded(list []addedTokenJSON, fail func(field, format string, args ...any) error) error {
 	var raw, normed []addedToken
+	next := len(t.loadIDs)       // Hugging Face's id of the next token missing from model.vocab
+	seen := make(map[string]int) // content -> index in list
 	for i, a := range list {
 		field := fmt.Sprintf("added_tokens[%d] (%q)", i, a.Content)
 		switch {
@@ -462,15 +635,32 @@ func (t *Tokenizer) setAdded(list []addedTokenJSON, fail func(field, format stri
 		case a.SingleWord || a.LStrip || a.RStrip:
 			return fail(field, "single_word, lstrip and rstrip are unsupported (want false)")
 		}
+		if j, dup := seen[a.Content]; dup {
+			return fail(field, "same content as added_tokens[%d]", j)
+		}
+		seen[a.Content] = i
+		want, inVocab := t.vocabID(a.Content)
+		if !inVocab {
+			want = next
+			next++
+		}
+		if a.ID != want {
+			why := "the next number after model.vocab's entries and the added tokens before it"
+			if inVocab {
+				why = "model.vocab's id for it"
+			}
+			return fail(field, "id %d, but Hugging Face's tokenizers gives it id %d (%s); the file's ids were edited by hand", a.ID, want, why)
+		}
 		if a.ID >= len(t.tokens) {
 			t.tokens = append(t.tokens, make([]string, a.ID+1-len(t.tokens))...)
 		}
 		t.tokens[a.ID] = a.Content
-		tok := addedToken{content: a.Content, id: a.ID}
-		if a.Normalized && t.nfc {
-			normed = append(normed, tok)
+		if a.Normalized {
+			// Matched in the normalized text, as its normalized form (Hugging Face's
+			// split_normalized_trie): with Llama 2's normalizer "</s>" would be "▁</s>".
+			normed = append(normed, addedToken{content: t.normalize(a.Content), id: a.ID})
 		} else {
-			raw = append(raw, tok)
+			raw = append(raw, addedToken{content: a.Content, id: a.ID})
 		}
 		if a.Special {
 			t.special = append(t.special, a.ID)
@@ -482,6 +672,21 @@ func (t *Tokenizer) setAdded(list []addedTokenJSON, fail func(field, format stri
 	t.addedNorm = newAddedMatcher(normed)
 	t.vocabSize = len(t.tokens)
 	return nil
+}
+
+// vocabID returns the id model.vocab gives the token string s, as Hugging Face's
+// model.token_to_id(s) does: for byte-level BPE s is read as byte-level symbols.
+func (t *Tokenizer) vocabID(s string) (int, bool) {
+	key := s
+	if t.byteLevel {
+		b, ok := appendByteLevel(nil, []byte(s), newByteLevelDecoder())
+		if !ok {
+			return 0, false
+		}
+		key = string(b)
+	}
+	id, ok := t.loadIDs[key]
+	return int(id), ok
 }
 
 // setConfig reads eos_token and pad_token from tokenizer_config.json.

@@ -30,8 +30,8 @@ func tinyTokenizer() map[string]any {
 		"truncation": nil,
 		"padding":    nil,
 		"added_tokens": []any{
-			map[string]any{"id": 310, "content": "<|end|>", "special": true},
-			map[string]any{"id": 311, "content": "<x>", "special": false},
+			map[string]any{"id": 264, "content": "<|end|>", "special": true},
+			map[string]any{"id": 265, "content": "<x>", "special": false},
 		},
 		"normalizer": map[string]any{"type": "NFC"},
 		"pre_tokenizer": map[string]any{"type": "Sequence", "pretokenizers": []any{
@@ -42,7 +42,7 @@ func tinyTokenizer() map[string]any {
 			map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true},
 			map[string]any{"type": "TemplateProcessing",
 				"single":         []any{map[string]any{"SpecialToken": map[string]any{"id": "<|end|>", "type_id": 0}}, map[string]any{"Sequence": map[string]any{"id": "A", "type_id": 0}}},
-				"special_tokens": map[string]any{"<|end|>": map[string]any{"id": "<|end|>", "ids": []int{310}, "tokens": []string{"<|end|>"}}},
+				"special_tokens": map[string]any{"<|end|>": map[string]any{"id": "<|end|>", "ids": []int{264}, "tokens": []string{"<|end|>"}}},
 			},
 		}},
 		"decoder": map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
@@ -98,21 +98,21 @@ func TestLoadTiny(t *testing.T) {
 		text string
 		want []int
 	}{
-		{"merges in rank order", nil, false, "hello", []int{310, 259}},
-		{"gzipped", nil, true, "hello", []int{310, 259}},
-		{"added tokens split first", nil, false, "hello<|end|><x>", []int{310, 259, 310, 311}},
-		{"merges do not reach Ġworld", nil, false, " world", []int{310, 262, 'l', 'd'}},
+		{"merges in rank order", nil, false, "hello", []int{264, 259}},
+		{"gzipped", nil, true, "hello", []int{264, 259}},
+		{"added tokens split first", nil, false, "hello<|end|><x>", []int{264, 259, 264, 265}},
+		{"merges do not reach Ġworld", nil, false, " world", []int{264, 262, 'l', 'd'}},
 		{"ignore_merges takes whole words from the vocabulary", func(m map[string]any) {
 			m["model"].(map[string]any)["ignore_merges"] = true
-		}, false, " world hello", []int{310, 300, ' ', 259}},
-		{"up to three digits per pre-token", nil, false, "12345", []int{310, '1', '2', '3', '4', '5'}},
+		}, false, " world hello", []int{264, 300, ' ', 259}},
+		{"up to three digits per pre-token", nil, false, "12345", []int{264, '1', '2', '3', '4', '5'}},
 		{"merges as strings", func(m map[string]any) {
 			var strs []string
 			for _, p := range m["model"].(map[string]any)["merges"].([][2]string) {
 				strs = append(strs, p[0]+" "+p[1])
 			}
 			m["model"].(map[string]any)["merges"] = strs
-		}, false, "hello", []int{310, 259}},
+		}, false, "hello", []int{264, 259}},
 		{"no post-processor", func(m map[string]any) { m["post_processor"] = nil }, false, "hello", []int{259}},
 	}
 	for _, tt := range tests {
@@ -132,8 +132,8 @@ func TestLoadTiny(t *testing.T) {
 			if back := tok.Decode(got); !strings.HasSuffix(back, tt.text) {
 				t.Errorf("Decode(%v) = %q, want it to end with %q", got, back, tt.text)
 			}
-			if tok.EOS() != 310 || tok.Pad() != -1 || !slices.Equal(tok.SpecialIDs(), []int{310}) || tok.VocabSize() != 312 {
-				t.Errorf("EOS %d, Pad %d, SpecialIDs %v, VocabSize %d; want 310, -1, [310], 312",
+			if tok.EOS() != 264 || tok.Pad() != -1 || !slices.Equal(tok.SpecialIDs(), []int{264}) || tok.VocabSize() != 301 {
+				t.Errorf("EOS %d, Pad %d, SpecialIDs %v, VocabSize %d; want 264, -1, [264], 301",
 					tok.EOS(), tok.Pad(), tok.SpecialIDs(), tok.VocabSize())
 			}
 		})
@@ -147,7 +147,7 @@ func TestEncodePlainAndAffixes(t *testing.T) {
 	template := func(single ...any) func(m map[string]any) {
 		return func(m map[string]any) {
 			m["post_processor"] = map[string]any{"type": "TemplateProcessing", "single": single,
-				"special_tokens": map[string]any{"<|end|>": map[string]any{"id": "<|end|>", "ids": []int{310}, "tokens": []string{"<|end|>"}}}}
+				"special_tokens": map[string]any{"<|end|>": map[string]any{"id": "<|end|>", "ids": []int{264}, "tokens": []string{"<|end|>"}}}}
 		}
 	}
 	end := map[string]any{"SpecialToken": map[string]any{"id": "<|end|>", "type_id": 0}}
@@ -157,9 +157,9 @@ func TestEncodePlainAndAffixes(t *testing.T) {
 		edit                 func(m map[string]any)
 		wantPrefix, wantSuff []int
 	}{
-		{"token before", nil, []int{310}, nil},
-		{"token after", template(seq, end), nil, []int{310}},
-		{"token around", template(end, seq, end), []int{310}, []int{310}},
+		{"token before", nil, []int{264}, nil},
+		{"token after", template(seq, end), nil, []int{264}},
+		{"token around", template(end, seq, end), []int{264}, []int{264}},
 		{"no post-processor", func(m map[string]any) { m["post_processor"] = nil }, nil, nil},
 	}
 	for _, tt := range tests {
@@ -211,7 +211,8 @@ func TestLoadErrors(t *testing.T) {
 			false, &cfg, []string{"model.type", `unsupported model type "WordPiece"`}},
 		{"missing model", edited(func(m map[string]any) { delete(m, "model") }), false, &cfg, []string{"model: missing"}},
 		{"dropout", edited(func(m map[string]any) { m["model"].(map[string]any)["dropout"] = 0.1 }), false, &cfg, []string{"model.dropout"}},
-		{"byte fallback", edited(func(m map[string]any) { m["model"].(map[string]any)["byte_fallback"] = true }), false, &cfg, []string{"model.byte_fallback"}},
+		{"byte fallback with the ByteLevel pre-tokenizer", edited(func(m map[string]any) { m["model"].(map[string]any)["byte_fallback"] = true }),
+			false, &cfg, []string{"model.byte_fallback", "ByteLevel pre-tokenizer"}},
 		{"not byte-level vocabulary", edited(func(m map[string]any) { m["model"].(map[string]any)["vocab"].(map[string]any)["▁the"] = 305 }),
 			false, &cfg, []string{"model.vocab", "not a byte-level"}},
 		{"merge of unknown tokens", edited(func(m map[string]any) {
@@ -234,6 +235,15 @@ func TestLoadErrors(t *testing.T) {
 		{"lstrip added token", edited(func(m map[string]any) {
 			m["added_tokens"].([]any)[0].(map[string]any)["lstrip"] = true
 		}), false, &cfg, []string{`added_tokens[0] ("<|end|>")`, "lstrip"}},
+		{"added token numbered unlike Hugging Face", edited(func(m map[string]any) {
+			m["added_tokens"].([]any)[1].(map[string]any)["id"] = 270
+		}), false, &cfg, []string{`added_tokens[1] ("<x>")`, "id 270, but Hugging Face's tokenizers gives it id 265"}},
+		{"added token in the vocabulary under another id", edited(func(m map[string]any) {
+			m["added_tokens"].([]any)[1].(map[string]any)["content"] = "he"
+		}), false, &cfg, []string{`added_tokens[1] ("he")`, "gives it id 257 (model.vocab's id for it)"}},
+		{"added token twice", edited(func(m map[string]any) {
+			m["added_tokens"] = append(m["added_tokens"].([]any), map[string]any{"id": 264, "content": "<|end|>"})
+		}), false, &cfg, []string{`added_tokens[2] ("<|end|>")`, "same content as added_tokens[0]"}},
 		{"added token id of 10^18", edited(func(m map[string]any) {
 			m["added_tokens"].([]any)[0].(map[string]any)["id"] = int64(1e18)
 		}), false, &cfg, []string{`added_tokens[0] ("<|end|>")`, "id 1000000000000000000 is beyond"}},

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // Encoder is what training code needs from a tokenizer; *Tokenizer and, with -tags hftokenizers,
@@ -19,22 +17,34 @@ type Encoder interface {
 
 var _ Encoder = (*Tokenizer)(nil)
 
-// Tokenizer is a loaded byte-level BPE tokenizer. It is immutable apart from an internal cache
+// Tokenizer is a loaded BPE tokenizer: byte-level (Qwen2/Qwen3, Llama 3) or SentencePiece-style
+// with byte fallback (Llama 2, TinyLlama, Mistral). It is immutable apart from an internal cache
 // and safe for concurrent use.
 type Tokenizer struct {
-	tokens         []string         // id -> the bytes the token stands for ("" for unused ids)
-	byteID         [256]int32       // id of each single byte's symbol
+	// tokens maps an id to its token: for byte-level BPE, the bytes it stands for; otherwise the
+	// vocabulary piece as written ("▁the", "<0x0A>"). Added tokens are their content; unused ids "".
+	tokens         []string
+	byteLevel      bool             // byte-level BPE (the ByteLevel pre-tokenizer)
+	byteID         [256]int32       // byte-level: id of each single byte's symbol
 	merges         mergeTable       // pair -> rank and merged id
-	vocab          map[string]int32 // raw bytes -> id, only when ignoreMerges
+	vocab          map[string]int32 // token -> id: when ignoreMerges, and always when not byte-level
 	ignoreMerges   bool
-	nfc            bool
-	split          splitter
+	normalizers    []normStep
+	split          splitter     // byte-level: the Split pre-tokenizer
+	meta           *metaspace   // not byte-level: the Metaspace pre-tokenizer, if any
+	byteFallback   bool         // not byte-level: characters missing from the vocabulary become <0xXX> pieces
+	fallbackID     [256]int32   // id of each byte's <0xXX> piece, -1 where the vocabulary lacks it
+	unkID          int32        // not byte-level: id of model.unk_token, -1 when there is none
+	fuseUnk        bool         // a run of unknown characters gives one unknown token
+	decoders       []decodeStep // not byte-level: the decoder
+	noDecoder      bool         // not byte-level: decoder null (tokens are joined with spaces)
 	added          addedMatcher // added tokens matched on the raw text
 	addedNorm      addedMatcher // added tokens matched after normalization
 	prefix, suffix []int        // ids the post-processor puts around a single sequence
 	special        []int        // ids of special added tokens, sorted
 	vocabSize      int
-	maxID          int // while loading: ids must be below it (the size of tokenizer.json)
+	maxID          int              // while loading: ids must be below it (the size of tokenizer.json)
+	loadIDs        map[string]int32 // while loading: model.vocab, token bytes -> id
 	eos, pad       int
 	hash           string
 	chat           chatTemplate // the directory's chat template
@@ -62,7 +72,8 @@ func (t *Tokenizer) Encode(text string) []int {
 // EncodePlain returns the token ids of text without the post-processor's special tokens, as
 // Hugging Face's encode(text, add_special_tokens=False) does. A sequence built from several
 // pieces encodes each with EncodePlain and puts [Tokenizer.Affixes] around the whole, so that a
-// BOS the post-processor adds appears once, as in tokenizer(whole_text).
+// BOS the post-processor adds appears once, as in tokenizer(whole_text). With Llama 2's
+// normalizer (Prepend "▁") each piece so encoded starts with "▁", as in tokenizer(piece).
 func (t *Tokenizer) EncodePlain(text string) []int {
 	return t.appendPlain(make([]int, 0, len(text)/3+1), text)
 }
@@ -74,23 +85,30 @@ func (t *Tokenizer) Affixes() (prefix, suffix []int) {
 	return slices.Clone(t.prefix), slices.Clone(t.suffix)
 }
 
-// appendPlain appends the ids of text, without the post-processor's special tokens, to out.
+// appendPlain appends the ids of text, without the post-processor's special tokens, to out. As
+// in Hugging Face, the normalizer applies to each piece of text between two added tokens.
 func (t *Tokenizer) appendPlain(out []int, text string) []int {
 	var sc scratch
+	first := true // the next piece starts the text
 	t.added.split(text, func(seg string, id int) {
+		segFirst := first
+		first = false
 		if id >= 0 {
 			out = append(out, id)
 			return
 		}
-		if t.nfc {
-			seg = norm.NFC.String(seg)
-		}
+		seg = t.normalize(seg)
 		t.addedNorm.split(seg, func(seg string, id int) {
-			if id >= 0 {
+			pieceFirst := segFirst
+			segFirst = false
+			switch {
+			case id >= 0:
 				out = append(out, id)
-				return
+			case t.byteLevel:
+				out = t.appendText(out, seg, &sc)
+			default:
+				out = t.appendPieces(out, seg, pieceFirst, &sc)
 			}
-			out = t.appendText(out, seg, &sc)
 		})
 	})
 	return out
@@ -103,7 +121,7 @@ type scratch struct {
 	merged [smallWord]int32
 }
 
-// appendText appends the ids of normalized text without added tokens.
+// appendText appends the ids of normalized text without added tokens, for byte-level BPE.
 func (t *Tokenizer) appendText(out []int, s string, sc *scratch) []int {
 	for i := 0; i < len(s); {
 		end := t.split.next(s, i)
@@ -113,7 +131,7 @@ func (t *Tokenizer) appendText(out []int, s string, sc *scratch) []int {
 	return out
 }
 
-// appendWord appends the ids of one pre-token.
+// appendWord appends the ids of one byte-level pre-token.
 func (t *Tokenizer) appendWord(out []int, w string, sc *scratch) []int {
 	if len(w) == 1 {
 		return append(out, int(t.byteID[w[0]]))
@@ -125,10 +143,7 @@ func (t *Tokenizer) appendWord(out []int, w string, sc *scratch) []int {
 	}
 	cacheable := len(w) <= cacheableWord
 	if cacheable {
-		t.cacheMu.RLock()
-		ids, ok := t.cache[w]
-		t.cacheMu.RUnlock()
-		if ok {
+		if ids, ok := t.cached(w); ok {
 			for _, id := range ids {
 				out = append(out, int(id))
 			}
@@ -149,19 +164,38 @@ func (t *Tokenizer) appendWord(out []int, w string, sc *scratch) []int {
 		out = append(out, int(id))
 	}
 	if cacheable {
-		t.cacheMu.Lock()
-		if len(t.cache) < cacheLimit {
-			t.cache[strings.Clone(w)] = slices.Clone(ids) // w points into the caller's text
-		}
-		t.cacheMu.Unlock()
+		t.store(w, ids)
 	}
 	return out
 }
 
-// Decode returns the text of ids, as Hugging Face's decode(ids, skip_special_tokens=False) does:
-// tokens are concatenated and bytes that do not form valid UTF-8 (a character split across the
-// ends of ids) become U+FFFD. Ids outside the vocabulary are skipped.
+// cached returns the ids of the pre-token w from the cache.
+func (t *Tokenizer) cached(w string) ([]int32, bool) {
+	t.cacheMu.RLock()
+	ids, ok := t.cache[w]
+	t.cacheMu.RUnlock()
+	return ids, ok
+}
+
+// store puts the ids of the pre-token w in the cache, unless it is full.
+func (t *Tokenizer) store(w string, ids []int32) {
+	t.cacheMu.Lock()
+	if len(t.cache) < cacheLimit {
+		t.cache[strings.Clone(w)] = slices.Clone(ids) // w points into the caller's text
+	}
+	t.cacheMu.Unlock()
+}
+
+// Decode returns the text of ids, as Hugging Face's decode(ids, skip_special_tokens=False) does.
+// For byte-level BPE, tokens are concatenated and bytes that do not form valid UTF-8 (a character
+// split across the ends of ids) become U+FFFD. Otherwise the tokens go through tokenizer.json's
+// decoder: for Llama 2, "▁" becomes a space, runs of <0xXX> pieces become their text (one U+FFFD
+// per byte when they are not valid UTF-8), and one leading space is stripped, so that
+// Decode(Encode("Hi")) is "<s> Hi". Ids outside the vocabulary are skipped.
 func (t *Tokenizer) Decode(ids []int) string {
+	if !t.byteLevel {
+		return t.decodePieces(ids)
+	}
 	var b strings.Builder
 	for _, id := range ids {
 		if id >= 0 && id < len(t.tokens) {
@@ -171,17 +205,21 @@ func (t *Tokenizer) Decode(ids []int) string {
 	return validUTF8(b.String())
 }
 
-// TokenText returns the text of one token for display: its bytes, with U+FFFD for a partial
-// UTF-8 character, or "" for an id outside the vocabulary.
+// TokenText returns the text of one token for display, as it shows in the middle of a text: its
+// bytes, with U+FFFD for a partial UTF-8 character, or "" for an id outside the vocabulary. For a
+// SentencePiece-style tokenizer that is the token through the decoder, so "▁the" shows as " the".
 func (t *Tokenizer) TokenText(id int) string {
 	if id < 0 || id >= len(t.tokens) {
 		return ""
+	}
+	if !t.byteLevel {
+		return validUTF8(t.pieceText(t.tokens[id]))
 	}
 	return validUTF8(t.tokens[id])
 }
 
 // VocabSize returns the number of ids: the largest id of the vocabulary and the added tokens,
-// plus one (151,669 for Qwen3).
+// plus one (151,669 for Qwen3, 32,000 for Llama 2 and Mistral v0.1).
 func (t *Tokenizer) VocabSize() int { return t.vocabSize }
 
 // EOS returns the id of tokenizer_config.json's eos_token (<|im_end|> for Qwen3), or -1 when

@@ -165,30 +165,43 @@ func appendByteLevel(dst []byte, sym []byte, dec *byteLevelDecoder) ([]byte, boo
 	return dst, true
 }
 
+// appendSymbols appends the bytes a vocabulary or merge string stands for to dst: the bytes the
+// byte-level symbols stand for when dec is not nil, else the string's own UTF-8 bytes.
+func appendSymbols(dst []byte, sym []byte, dec *byteLevelDecoder) ([]byte, bool) {
+	if dec == nil {
+		return append(dst, sym...), true
+	}
+	return appendByteLevel(dst, sym, dec)
+}
+
 // rawVocab is model.vocab decoded to the bytes each token stands for.
 type rawVocab struct {
 	tokens []string         // id -> bytes ("" where no entry has the id)
 	ids    map[string]int32 // bytes -> id
 }
 
-// parseVocab reads model.vocab, a JSON object from byte-level symbol strings to ids, each id
-// below limit (the size of tokenizer.json: ids are an embedding's rows, numbered from 0, and
+// parseVocab reads model.vocab, a JSON object from token strings to ids: byte-level symbol
+// strings when byteLevel (decoded to the bytes they stand for), else the tokens' own text. Each id
+// is below limit (the size of tokenizer.json: ids are an embedding's rows, numbered from 0, and
 // a file cannot hold more entries than it has bytes), so that the id table it allocates stays
 // proportional to the file. Two entries may not share an id.
-func parseVocab(raw []byte, limit int) (rawVocab, error) {
+func parseVocab(raw []byte, limit int, byteLevel bool) (rawVocab, error) {
 	s := &jsonScanner{data: raw}
 	if err := s.expect('{'); err != nil {
 		return rawVocab{}, err
 	}
 	type entry struct{ start, end, id int32 }
 	var (
-		dec     = newByteLevelDecoder()
+		dec     *byteLevelDecoder
 		arena   = make([]byte, 0, len(raw)/3)
 		entries = make([]entry, 0, len(raw)/16)
 		sym     []byte
 		maxID   = -1
 		err     error
 	)
+	if byteLevel {
+		dec = newByteLevelDecoder()
+	}
 	if s.peek() == '}' {
 		return rawVocab{}, errors.New("empty")
 	}
@@ -198,8 +211,8 @@ func parseVocab(raw []byte, limit int) (rawVocab, error) {
 		}
 		start := len(arena)
 		var ok bool
-		if arena, ok = appendByteLevel(arena, sym, dec); !ok {
-			return rawVocab{}, fmt.Errorf("entry %q is not a byte-level symbol string (only byte-level BPE is supported)", sym)
+		if arena, ok = appendSymbols(arena, sym, dec); !ok {
+			return rawVocab{}, fmt.Errorf("entry %q is not a byte-level symbol string (the ByteLevel pre-tokenizer needs a byte-level vocabulary)", sym)
 		}
 		if err := s.expect(':'); err != nil {
 			return rawVocab{}, err
@@ -236,8 +249,8 @@ func parseVocab(raw []byte, limit int) (rawVocab, error) {
 }
 
 // parseMerges reads model.merges, written as ["a", "b"] pairs or as "a b" strings, and calls fn
-// with the bytes of each side, in rank order.
-func parseMerges(raw []byte, fn func(rank int, a, b []byte) error) error {
+// with the bytes of each side (decoded from byte-level symbols when byteLevel), in rank order.
+func parseMerges(raw []byte, byteLevel bool, fn func(rank int, a, b []byte) error) error {
 	s := &jsonScanner{data: raw}
 	if err := s.expect('['); err != nil {
 		return err
@@ -246,11 +259,14 @@ func parseMerges(raw []byte, fn func(rank int, a, b []byte) error) error {
 		return nil
 	}
 	var (
-		dec       = newByteLevelDecoder()
+		dec       *byteLevelDecoder
 		sym, a, b []byte
 		err       error
 		ok        bool
 	)
+	if byteLevel {
+		dec = newByteLevelDecoder()
+	}
 	for rank, more := 0, true; more; rank++ {
 		var symA, symB []byte
 		if s.peek() == '[' {
@@ -288,10 +304,10 @@ func parseMerges(raw []byte, fn func(rank int, a, b []byte) error) error {
 			}
 			symA, symB = sym[:sp], sym[sp+1:]
 		}
-		if a, ok = appendByteLevel(a[:0], symA, dec); !ok {
+		if a, ok = appendSymbols(a[:0], symA, dec); !ok {
 			return fmt.Errorf("merge %d: %q is not a byte-level symbol string", rank, symA)
 		}
-		if b, ok = appendByteLevel(b[:0], symB, dec); !ok {
+		if b, ok = appendSymbols(b[:0], symB, dec); !ok {
 			return fmt.Errorf("merge %d: %q is not a byte-level symbol string", rank, symB)
 		}
 		if err := fn(rank, a, b); err != nil {

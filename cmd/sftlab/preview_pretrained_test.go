@@ -13,7 +13,7 @@ import (
 )
 
 // TestPreviewUsesPretrainedTokenizer previews data for a pretrained model directory that brings
-// its own tokenizer (testdata/tinytok, 302 ids): the ids shown must be that tokenizer's, as a
+// its own tokenizer (testdata/tinytok, 261 ids): the ids shown must be that tokenizer's, as a
 // run of the same config trains on, not the built-in Qwen3 tokenizer's.
 func TestPreviewUsesPretrainedTokenizer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "model")

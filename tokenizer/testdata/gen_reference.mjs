@@ -1,6 +1,7 @@
 // gen_reference.mjs writes reference_ids.json.gz: seeded random strings and fixed edge cases (Chinese, English, emoji,
 // whitespace runs, CRLF, digits, punctuation, contractions, other scripts, added tokens) with the
 // ids that Hugging Face's Rust tokenizers return for them (encode(text, add_special_tokens=True)).
+// gen_reference_sp.mjs does the same, decodings included, for SentencePiece-style tokenizers.
 //
 // Regenerate (needs node and npm; the Go tests only read the output):
 //
