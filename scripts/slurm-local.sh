@@ -13,6 +13,8 @@
 # (task/none), and munged runs as the munge user. An existing slurm.conf that this script did not
 # write is left alone: start refuses to overwrite it.
 set -euo pipefail
+# The daemons (slurmctld, slurmd, munged) live in /usr/sbin, which a non-login shell's PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
 
 CONF=/etc/slurm/slurm.conf
 MARK="# Written by sftlab scripts/slurm-local.sh"
