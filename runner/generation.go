@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/sftlab/sftlab/configs"
@@ -57,7 +58,7 @@ func newScorer(cfg configs.Config, p *prepared, vocab *model.CompactVocab, train
 	s.stop = stop[0]
 	for i := range n {
 		prompt := exs[i].IDs[:exs[i].PromptLen]
-		s.texts = append(s.texts, p.tok.Decode(tokenizer.IDs(prompt)))
+		s.texts = append(s.texts, promptText(p.tok, prompt))
 		if vocab != nil {
 			var err error
 			if prompt, err = vocab.ToDense(prompt); err != nil {
@@ -93,6 +94,19 @@ func newScorer(cfg configs.Config, p *prepared, vocab *model.CompactVocab, train
 		}
 	}
 	return s, nil
+}
+
+// promptText is the text of prompt as `sftlab generate --format raw --prompt` takes it, so that
+// encoding it gives prompt again: the ids the tokenizer's post-processor puts first (a BOS such
+// as <s> or <|begin_of_text|>) are left out, since encoding adds them back. Decoded with them, a
+// Llama 2-style prompt reads "<s> 问题…" (the piece after <s> starts with ▁), which re-encodes
+// to a second BOS and a different first piece.
+func promptText(tok *tokenizer.Tokenizer, prompt []int32) string {
+	ids := tokenizer.IDs(prompt)
+	if prefix, _ := tok.Affixes(); len(prefix) > 0 && len(ids) >= len(prefix) && slices.Equal(ids[:len(prefix)], prefix) {
+		ids = ids[len(prefix):]
+	}
+	return tok.Decode(ids)
 }
 
 // reference is the expected answer of record i: its output, or the last assistant message of

@@ -3,10 +3,13 @@ package runner
 import (
 	"context"
 	"math"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/sftlab/sftlab/metrics"
 	"github.com/sftlab/sftlab/scores"
+	"github.com/sftlab/sftlab/tokenizer"
 )
 
 // TestScoredCompletions runs the smoke experiment scoring 3 held-out completions every 4 steps,
@@ -76,5 +79,31 @@ func TestScoredCompletions(t *testing.T) {
 	}
 	if d := math.Abs(a.Info.Summary.EvalLoss - b.Info.Summary.EvalLoss); d > 1e-5*a.Info.Summary.EvalLoss {
 		t.Errorf("eval_loss unpacked %v, packed %v", a.Info.Summary.EvalLoss, b.Info.Summary.EvalLoss)
+	}
+}
+
+// TestPromptTextReencodes checks that a sample's prompt text encodes back to the prompt's ids
+// as `sftlab generate --format raw` encodes it: with a post-processor BOS (a SentencePiece-style
+// tokenizer, whose piece after <s> starts with ▁) and without one (Qwen3).
+func TestPromptTextReencodes(t *testing.T) {
+	sp, err := tokenizer.Load(filepath.Join("..", "tokenizer", "testdata", "mistral"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qwen3, err := tokenizer.Qwen3()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]*tokenizer.Tokenizer{"sentencepiece": sp, "qwen3": qwen3} {
+		for _, text := range []string{"问题：今天天气很好。\n回答：", "指令：Translate.\n输入： two  spaces\n回答："} {
+			ids := tok.Encode(text)
+			got := promptText(tok, tokenizer.IDs32(ids))
+			if again := tok.Encode(got); !slices.Equal(again, ids) {
+				t.Errorf("%s: %q: prompt text %q encodes to %v, want %v", name, text, got, again, ids)
+			}
+		}
+	}
+	if prefix, _ := sp.Affixes(); len(prefix) == 0 {
+		t.Fatal("the SentencePiece-style tokenizer adds no BOS: the test does not exercise the prefix")
 	}
 }
