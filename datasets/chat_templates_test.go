@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/sftlab/sftlab/tokenizer"
 )
@@ -213,6 +215,100 @@ func TestChatTemplates(t *testing.T) {
 		}
 	}
 	if checked < 40 {
+		t.Errorf("only %d encodings checked", checked)
+	}
+}
+
+// TestChatTemplatesSentencePiece encodes the conversations in the chat format with Mistral's
+// SentencePiece-style tokenizer and the Mistral Instruct and Zephyr templates: every piece after
+// the first is encoded as it is inside the whole rendering (a response right after "[/INST]" or
+// "<|assistant|>\n" gets no "▁" of its own; the text after an eos starts a new piece and gets
+// one), so the ids are those of the whole rendering encoded at once, as Hugging Face's
+// tokenizer(text, add_special_tokens=False) gives them.
+func TestChatTemplatesSentencePiece(t *testing.T) {
+	mistral := filepath.Join("..", "tokenizer", "testdata", "mistral")
+	tokJSON, err := os.ReadFile(filepath.Join(mistral, "tokenizer.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	data, err := os.ReadFile(filepath.Join(mistral, "tokenizer_config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var convs []struct {
+		Name     string              `json:"name"`
+		Messages []tokenizer.Message `json:"messages"`
+	}
+	data, err = os.ReadFile(filepath.Join(chatTestdata, "conversations.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &convs); err != nil {
+		t.Fatal(err)
+	}
+	// A response starting with "<" or a backslash right after "[/INST]": the whole rendering
+	// merges "]<" or "]\" into one token, which the boundary between prompt and response keeps
+	// apart.
+	merged := map[string]bool{
+		"Mistral-7B-Instruct-v0.1/assistant with think block":         true,
+		"Mistral-7B-Instruct-v0.1/earlier assistant with think block": true,
+		"Mistral-7B-Instruct-v0.1/quotes and braces":                  true,
+	}
+	checked := 0
+	for _, name := range []string{"Mistral-7B-Instruct-v0.1", "zephyr-7b-beta"} {
+		src, err := os.ReadFile(filepath.Join(chatTestdata, "templates", name+".jinja"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		cfg["chat_template"] = string(src)
+		data, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for file, content := range map[string][]byte{"tokenizer.json.gz": tokJSON, "tokenizer_config.json": data} {
+			if err := os.WriteFile(filepath.Join(dir, file), content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tok, err := tokenizer.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range convs {
+			if validateChat(c.Messages) != nil {
+				continue
+			}
+			t.Run(name+"/"+c.Name, func(t *testing.T) {
+				ex, err := Encode(tok, Record{Messages: c.Messages}, EncodeOptions{Format: FormatChat, Masking: MaskCompletionOnly, MaxLength: 1 << 20})
+				if err != nil {
+					if !strings.Contains(err.Error(), "roles must alternate") {
+						t.Fatal(err)
+					}
+					return // Mistral's template refuses a system message
+				}
+				full, err := tok.RenderChat(c.Messages, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := tok.EncodePlain(strings.TrimRightFunc(full, unicode.IsSpace))
+				got := toInts(ex.IDs)
+				if merged[name+"/"+c.Name] {
+					if slices.Equal(got, want) || tok.Decode(got) != tok.Decode(want) {
+						t.Errorf("IDs %v\nwant the same text as the whole rendering's %v, with the junction kept", got, want)
+					}
+				} else if !slices.Equal(got, want) {
+					t.Errorf("IDs %v\nwant the whole rendering's %v", got, want)
+				}
+				checked++
+			})
+		}
+	}
+	if checked < 10 {
 		t.Errorf("only %d encodings checked", checked)
 	}
 }

@@ -25,7 +25,12 @@
 // something found by searching the token ids for the response text. The pieces are encoded
 // without special tokens, and the special tokens a tokenizer's post-processor adds (Llama 3's
 // <|begin_of_text|>) are put around the whole sequence once, as Hugging Face's tokenizer(text)
-// does; a post-processor suffix that starts with eos closes the last response in its place. For "chat", the sequence is
+// does; a post-processor suffix that starts with eos closes the last response in its place. Each
+// piece after the first is encoded as it is inside the whole text, after the last token before it
+// ([tokenizer.Tokenizer.EncodeAfter]): with a SentencePiece-style tokenizer (Llama 2) a response
+// that continues its prompt gets no "▁" of its own, so the ids are those of tokenizer(prompt +
+// response) unless a merge would join the prompt's end to the response's start; byte-level
+// tokenizers (Qwen3, Llama 3) encode each piece as on its own. For "chat", the sequence is
 // the template's rendering of the conversation, cut as TRL cuts it: the prompt of an assistant
 // message is the rendering of the messages before it with add_generation_prompt, and its response
 // is what the rendering with the message adds, whose end-of-turn token (<|im_end|> for Qwen3) must

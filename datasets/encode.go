@@ -38,6 +38,10 @@ type Tokenizer interface {
 	Encode(text string) []int
 	// EncodePlain encodes text without the post-processor's special tokens.
 	EncodePlain(text string) []int
+	// EncodeAfter encodes text without the post-processor's special tokens as it encodes inside
+	// a longer string right after the token prev (EncodePlain when prev < 0): for a
+	// SentencePiece-style tokenizer, no "▁" before text that continues plain text.
+	EncodeAfter(prev int, text string) []int
 	// Affixes are the ids the post-processor puts before and after a whole sequence.
 	Affixes() (prefix, suffix []int)
 	Decode(ids []int) string
@@ -222,15 +226,19 @@ func lastRunes(s string, n int) string {
 
 // Encode renders r in opts.Format, tokenizes it and labels it according to opts.Masking.
 //
-// The sequence is prefix ++ plain(prompt) ++ plain(response) ++ [eos] ++ suffix: each piece is
+// The sequence is prefix ++ plain(prompt) ++ after(response) ++ [eos] ++ suffix: each piece is
 // tokenized on its own without special tokens, so the boundary is a token position and the
 // prompt's tokens are those the model continues at inference, and the post-processor's special
 // tokens (prefix and suffix, e.g. Llama 3's <|begin_of_text|>) are put around the whole sequence
 // once, as Hugging Face's tokenizer(text) does for the whole text (a chat template writes its own,
-// so chat sequences get none added). When the suffix starts with the
-// eos token it closes the last response, which then gets no second eos. Chat records give one
-// (prompt, response) pair per assistant turn. Sequences longer than opts.MaxLength keep their
-// first MaxLength tokens and are marked Truncated (their eos is cut).
+// so chat sequences get none added). Each piece after the first is encoded as it is inside the
+// whole text, after the last token before it (EncodeAfter): a response that continues its prompt
+// gets no "▁" of its own from a SentencePiece-style tokenizer (Llama 2), so the ids are those of
+// tokenizer(prompt + response) unless a merge would join the prompt's end to the response's
+// start; byte-level BPE (Qwen3, Llama 3) encodes each piece as it would alone. When the suffix
+// starts with the eos token it closes the last response, which then gets no second eos. Chat
+// records give one (prompt, response) pair per assistant turn. Sequences longer than
+// opts.MaxLength keep their first MaxLength tokens and are marked Truncated (their eos is cut).
 func Encode(tok Tokenizer, r Record, opts EncodeOptions) (Example, error) {
 	if err := opts.Validate(); err != nil {
 		return Example{}, err
@@ -269,16 +277,20 @@ func Encode(tok Tokenizer, r Record, opts EncodeOptions) (Example, error) {
 		add(id, false)
 	}
 	promptLen := -1
+	prev := -1 // the last token of the text so far (the prefix is not part of the text)
 	for i, s := range segs {
 		if s.response && promptLen < 0 {
 			promptLen = len(ids)
 		}
-		toks := tok.EncodePlain(s.text)
+		toks := tok.EncodeAfter(prev, s.text)
 		if s.response && !(suffixCloses && i == len(segs)-1) {
 			toks = append(toks, eos)
 		}
 		for _, id := range toks {
 			add(id, s.response)
+		}
+		if len(toks) > 0 {
+			prev = toks[len(toks)-1]
 		}
 	}
 	// The suffix follows the last response and ends it.

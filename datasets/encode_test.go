@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -519,8 +520,8 @@ func BenchmarkEncodeAll(b *testing.B) {
 
 // TestEncodeSentencePiece encodes with a SentencePiece-style tokenizer with byte fallback
 // (Mistral-7B-v0.1's, written as Llama 2's is): <s> once before the sequence, </s> closing the
-// response, and each piece tokenized on its own, so that, as Hugging Face's tokenizer(piece)
-// does with this family's Prepend("▁") normalizer, the response starts with its own "▁".
+// response, and the response encoded as it continues the prompt, without a "▁" of its own, so that
+// the ids are those of Hugging Face's tokenizer(prompt + response) followed by </s>.
 func TestEncodeSentencePiece(t *testing.T) {
 	tok, err := tokenizer.Load(filepath.Join("..", "tokenizer", "testdata", "mistral"))
 	if err != nil {
@@ -537,19 +538,94 @@ func TestEncodeSentencePiece(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			prompt, response := tok.EncodePlain(segs[0].text), tok.EncodePlain(segs[1].text)
-			want := toInt32s(slices.Concat([]int{1}, prompt, response, []int{2}))
+			prompt := tok.EncodePlain(segs[0].text)
+			response := tok.EncodeAfter(prompt[len(prompt)-1], segs[1].text)
+			want := toInt32s(slices.Concat([]int{1}, tok.EncodePlain(segs[0].text+segs[1].text), []int{2}))
 			if !slices.Equal(ex.IDs, want) {
-				t.Fatalf("IDs %v\nwant <s> ++ plain(prompt) ++ plain(response) ++ </s> = %v", ex.IDs, want)
+				t.Fatalf("IDs %v\nwant <s> ++ plain(prompt + response) ++ </s> = %v", ex.IDs, want)
 			}
-			if first := tok.TokenText(response[0]); ex.PromptLen != 1+len(prompt) || first != " The" {
-				t.Errorf("PromptLen %d, response starts with %q; want %d and \"▁The\"", ex.PromptLen, first, 1+len(prompt))
+			if got := toInt32s(slices.Concat([]int{1}, prompt, response, []int{2})); !slices.Equal(ex.IDs, got) {
+				t.Errorf("IDs %v\nwant <s> ++ plain(prompt) ++ after(response) ++ </s> = %v", ex.IDs, got)
 			}
-			if want := "<s> " + segs[0].text + " " + segs[1].text + "</s>"; ex.Text != want {
+			if first := tok.TokenText(response[0]); ex.PromptLen != 1+len(prompt) || first != "The" {
+				t.Errorf("PromptLen %d, response starts with %q; want %d and \"The\" (no space)", ex.PromptLen, first, 1+len(prompt))
+			}
+			if want := "<s> " + segs[0].text + segs[1].text + "</s>"; ex.Text != want {
 				t.Errorf("Text %q, want %q", ex.Text, want)
 			}
 			if got := tok.Decode(toInts(ex.IDs[ex.PromptLen:])); got != rec.Output+"</s>" {
 				t.Errorf("response decodes to %q, want %q", got, rec.Output+"</s>")
+			}
+		})
+	}
+}
+
+// TestEncodeBuiltinSentencePieceReference encodes the built-in teaching set in the sft and
+// instruction formats with Mistral's tokenizer and compares with Hugging Face's ids of
+// tokenizer(prompt + response), which tokenizer/testdata/mistral/pair_ids.json.gz records for
+// each record's prompt and response (tokenizer/testdata/gen_reference_pairs.mjs): no merge joins
+// a prompt's end to its response's start in this set, so the ids are the same, with the boundary
+// where the prompt's own ids end.
+func TestEncodeBuiltinSentencePieceReference(t *testing.T) {
+	dir := filepath.Join("..", "tokenizer", "testdata", "mistral")
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, "pair_ids.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		Pairs []struct {
+			Source, Prompt, Response string
+			PromptIDs                []int `json:"prompt_ids"`
+			IDs                      []int
+		}
+	}
+	if err := json.NewDecoder(zr).Decode(&ref); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := Load("builtin:teaching_zh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{FormatSFT, FormatInstruction} {
+		t.Run(format, func(t *testing.T) {
+			i := 0
+			for _, p := range ref.Pairs {
+				if p.Source != "builtin "+format {
+					continue
+				}
+				if i >= len(recs) {
+					t.Fatalf("more %s pairs in the reference than the %d records of the set", format, len(recs))
+				}
+				segs, err := segments(tok, recs[i], format)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(segs) != 2 || segs[0].text != p.Prompt || segs[1].text != p.Response {
+					t.Fatalf("record %d renders as %+v, the reference has (%q, %q): regenerate it", i, segs, p.Prompt, p.Response)
+				}
+				ex, err := Encode(tok, recs[i], EncodeOptions{Format: format, Masking: MaskCompletionOnly, MaxLength: 4096})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := toInt32s(slices.Concat([]int{1}, p.IDs, []int{2})); !slices.Equal(ex.IDs, want) {
+					t.Errorf("record %d: IDs %v\nwant <s> ++ Hugging Face's tokenizer(prompt + response) ++ </s> = %v", i, ex.IDs, want)
+				}
+				if want := 1 + len(p.PromptIDs); ex.PromptLen != want {
+					t.Errorf("record %d: PromptLen %d, want %d", i, ex.PromptLen, want)
+				}
+				i++
+			}
+			if i != len(recs) {
+				t.Errorf("%d %s pairs in the reference, want one per record (%d)", i, format, len(recs))
 			}
 		})
 	}

@@ -20,6 +20,13 @@
 // or single_word, or added-token ids other than those Hugging Face gives them) is refused with an
 // error naming the field, rather than tokenized differently.
 //
+// A text built from pieces (a prompt, then a response) is encoded piece by piece, the first with
+// [Tokenizer.EncodePlain] and each next one with [Tokenizer.EncodeAfter] after the last id before
+// it, which encodes it as it is inside the whole string: for SentencePiece-style BPE, no "▁"
+// before text that continues plain text, and Hugging Face's rule for a new piece after an added
+// token. The ids are then those of the whole string, with a token boundary at every junction,
+// unless a merge would join the end of one piece to the start of the next.
+//
 // A [Tokenizer] is loaded from a directory holding tokenizer.json (or tokenizer.json.gz) and
 // tokenizer_config.json with [Load], or from the Qwen3 files built into the package with [Qwen3].
 //

@@ -658,7 +658,7 @@ func (t *Tokenizer) setAdded(list []addedTokenJSON, fail func(field, format stri
 		if a.Normalized {
 			// Matched in the normalized text, as its normalized form (Hugging Face's
 			// split_normalized_trie): with Llama 2's normalizer "</s>" would be "▁</s>".
-			normed = append(normed, addedToken{content: t.normalize(a.Content), id: a.ID})
+			normed = append(normed, addedToken{content: t.normalize(a.Content, true), id: a.ID})
 		} else {
 			raw = append(raw, addedToken{content: a.Content, id: a.ID})
 		}
@@ -670,8 +670,18 @@ func (t *Tokenizer) setAdded(list []addedTokenJSON, fail func(field, format stri
 	t.special = slices.Compact(t.special)
 	t.added = newAddedMatcher(raw)
 	t.addedNorm = newAddedMatcher(normed)
+	t.addedRaw, t.addedNormed = addedIDs(raw), addedIDs(normed)
 	t.vocabSize = len(t.tokens)
 	return nil
+}
+
+// addedIDs returns the set of the ids of toks.
+func addedIDs(toks []addedToken) map[int]bool {
+	ids := make(map[int]bool, len(toks))
+	for _, tok := range toks {
+		ids[tok.id] = true
+	}
+	return ids
 }
 
 // vocabID returns the id model.vocab gives the token string s, as Hugging Face's

@@ -30,14 +30,15 @@ const (
 )
 
 // normalize applies the normalizers to one piece of text (the text between two added tokens), as
-// Hugging Face's normalizer does to each such piece.
-func (t *Tokenizer) normalize(s string) string {
+// Hugging Face's normalizer does to each such piece; without prepend, Prepend is left out, for
+// text that continues a piece.
+func (t *Tokenizer) normalize(s string, prepend bool) string {
 	for _, n := range t.normalizers {
 		switch n.kind {
 		case normNFC:
 			s = norm.NFC.String(s)
 		case normPrepend:
-			if s != "" {
+			if prepend && s != "" {
 				s = n.text + s
 			}
 		case normReplace:
@@ -66,14 +67,16 @@ type metaspace struct {
 }
 
 // appendPieces appends the ids of one normalized piece of text (no added tokens in it) of a
-// tokenizer that is not byte-level; first tells whether the piece starts the text.
-func (t *Tokenizer) appendPieces(out []int, s string, first bool, sc *scratch) []int {
+// tokenizer that is not byte-level; start is what comes before it. Metaspace puts its replacement
+// before a piece that starts the string (prepend_scheme "first" or "always") or follows an added
+// token ("always"), never before text that continues a piece.
+func (t *Tokenizer) appendPieces(out []int, s string, start textStart, sc *scratch) []int {
 	m := t.meta
 	if m == nil {
 		return t.appendCharWord(out, s, sc)
 	}
 	s = strings.ReplaceAll(s, " ", m.rep)
-	if !strings.HasPrefix(s, m.rep) && (m.scheme == prependAlways || m.scheme == prependFirst && first) {
+	if !strings.HasPrefix(s, m.rep) && (m.scheme == prependAlways && start != afterText || m.scheme == prependFirst && start == atStart) {
 		s = m.rep + s
 	}
 	if !m.split {

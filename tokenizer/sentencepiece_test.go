@@ -31,14 +31,17 @@ type spReference struct {
 		Text string `json:"text"`
 	} `json:"decodes"`
 	Variants []struct {
-		Name    string `json:"name"`
-		Patches []struct {
-			Path   []any `json:"path"`
-			Value  any   `json:"value"`
-			Delete bool  `json:"delete"`
-		} `json:"patches"`
-		Cases []spCase `json:"cases"`
+		Name    string      `json:"name"`
+		Patches []jsonPatch `json:"patches"`
+		Cases   []spCase    `json:"cases"`
 	} `json:"variants"`
+}
+
+// jsonPatch sets the value at path in tokenizer.json, or deletes it.
+type jsonPatch struct {
+	Path   []any `json:"path"`
+	Value  any   `json:"value"`
+	Delete bool  `json:"delete"`
 }
 
 func readSPReference(t testing.TB) spReference {
@@ -113,6 +116,16 @@ func TestMistralReference(t *testing.T) {
 // TestMistralVariants edits tokenizer.json as the reference did (Metaspace pre-tokenizer and
 // decoder, no byte fallback, missing byte pieces, normalized added tokens) and compares.
 func TestMistralVariants(t *testing.T) {
+	for _, v := range readSPReference(t).Variants {
+		t.Run(v.Name, func(t *testing.T) {
+			checkCases(t, loadMistralPatched(t, v.Patches), v.Cases)
+		})
+	}
+}
+
+// loadMistralPatched loads Mistral's tokenizer.json with patches applied.
+func loadMistralPatched(t *testing.T, patches []jsonPatch) *Tokenizer {
+	t.Helper()
 	data, err := readGzip(os.DirFS(mistralDir), tokenizerGzFile)
 	if err != nil {
 		t.Fatal(err)
@@ -121,28 +134,24 @@ func TestMistralVariants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range readSPReference(t).Variants {
-		t.Run(v.Name, func(t *testing.T) {
-			var doc any
-			if err := json.Unmarshal(data, &doc); err != nil {
-				t.Fatal(err)
-			}
-			for _, p := range v.Patches {
-				patchJSON(t, doc, p.Path, p.Value, p.Delete)
-			}
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(doc); err != nil {
-				t.Fatal(err)
-			}
-			tok, err := parse(buf.Bytes(), "tokenizer.json", cfg, "tokenizer_config.json")
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkCases(t, tok, v.Cases)
-		})
+	var doc any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
 	}
+	for _, p := range patches {
+		patchJSON(t, doc, p.Path, p.Value, p.Delete)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := parse(buf.Bytes(), "tokenizer.json", cfg, "tokenizer_config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // patchJSON sets (or deletes) the value at path in a decoded JSON document; path holds object

@@ -40,6 +40,8 @@ type Tokenizer struct {
 	noDecoder      bool         // not byte-level: decoder null (tokens are joined with spaces)
 	added          addedMatcher // added tokens matched on the raw text
 	addedNorm      addedMatcher // added tokens matched after normalization
+	addedRaw       map[int]bool // ids of the added tokens in added
+	addedNormed    map[int]bool // ids of the added tokens in addedNorm
 	prefix, suffix []int        // ids the post-processor puts around a single sequence
 	special        []int        // ids of special added tokens, sorted
 	vocabSize      int
@@ -65,18 +67,62 @@ const cacheableWord = 64
 func (t *Tokenizer) Encode(text string) []int {
 	out := make([]int, 0, len(text)/3+len(t.prefix)+len(t.suffix)+1)
 	out = append(out, t.prefix...)
-	out = t.appendPlain(out, text)
+	out = t.appendPlain(out, text, atStart)
 	return append(out, t.suffix...)
 }
 
 // EncodePlain returns the token ids of text without the post-processor's special tokens, as
-// Hugging Face's encode(text, add_special_tokens=False) does. A sequence built from several
-// pieces encodes each with EncodePlain and puts [Tokenizer.Affixes] around the whole, so that a
-// BOS the post-processor adds appears once, as in tokenizer(whole_text). With Llama 2's
-// normalizer (Prepend "▁") each piece so encoded starts with "▁", as in tokenizer(piece).
+// Hugging Face's encode(text, add_special_tokens=False) does. With Llama 2's normalizer
+// (Prepend "▁") the ids start with "▁", as in tokenizer(text). A sequence built from several
+// pieces encodes the first with EncodePlain and each next one with [Tokenizer.EncodeAfter], and
+// puts [Tokenizer.Affixes] around the whole, so that a BOS the post-processor adds appears once,
+// as in tokenizer(whole_text).
 func (t *Tokenizer) EncodePlain(text string) []int {
-	return t.appendPlain(make([]int, 0, len(text)/3+1), text)
+	return t.appendPlain(make([]int, 0, len(text)/3+1), text, atStart)
 }
+
+// EncodeAfter returns the token ids of text, without the post-processor's special tokens, as
+// Hugging Face encodes it inside a longer string, right after the token prev (the last id of the
+// text before it; prev < 0 means that text starts the string, which is EncodePlain). Encoding a
+// string piece by piece, each piece after the last id of the ones before, so gives the ids of
+// encode(whole string, add_special_tokens=False) with a token boundary at every junction: the
+// same ids, unless a merge would join the end of one piece to the start of the next (or an added
+// token spans the junction, "<u" then "nk>").
+//
+// For byte-level BPE it is EncodePlain, whatever prev. For a SentencePiece-style tokenizer the
+// start of text gets a "▁" only where Hugging Face puts one:
+//   - after plain text (prev is not an added token), text continues the same piece of text
+//     between added tokens: neither the Prepend normalizer nor Metaspace (any prepend_scheme)
+//     puts "▁" before it;
+//   - after an added token, text starts a new piece: Llama 2's Prepend normalizer puts "▁"
+//     before it, and so does Metaspace with prepend_scheme "always", but not with "first" (only
+//     the start of the whole string) or "never". After an added token matched in the normalized
+//     text ("normalized": true), text is still in the same piece for the normalizer (no
+//     Prepend) but a new one for Metaspace.
+func (t *Tokenizer) EncodeAfter(prev int, text string) []int {
+	start := atStart
+	switch {
+	case prev < 0 || t.byteLevel:
+	case t.addedRaw[prev]:
+		start = afterAdded
+	case t.addedNormed[prev]:
+		start = afterNormAdded
+	default:
+		start = afterText
+	}
+	return t.appendPlain(make([]int, 0, len(text)/3+1), text, start)
+}
+
+// textStart is what comes before a text in the string it is part of, which decides whether
+// Hugging Face puts "▁" before it (SentencePiece-style tokenizers only).
+type textStart uint8
+
+const (
+	atStart        textStart = iota // nothing: the text starts the string
+	afterAdded                      // an added token matched in the raw text
+	afterNormAdded                  // an added token matched in the normalized text
+	afterText                       // plain text: the text continues its piece
+)
 
 // Affixes returns the ids the post-processor (TemplateProcessing's single-sequence template)
 // puts before and after a sequence: for Llama 3, prefix [<|begin_of_text|>] and no suffix; none
@@ -85,29 +131,31 @@ func (t *Tokenizer) Affixes() (prefix, suffix []int) {
 	return slices.Clone(t.prefix), slices.Clone(t.suffix)
 }
 
-// appendPlain appends the ids of text, without the post-processor's special tokens, to out. As
-// in Hugging Face, the normalizer applies to each piece of text between two added tokens.
-func (t *Tokenizer) appendPlain(out []int, text string) []int {
+// appendPlain appends the ids of text, without the post-processor's special tokens, to out;
+// start is what comes before text in its string. As in Hugging Face, the normalizer applies to
+// each piece of text between two added tokens.
+func (t *Tokenizer) appendPlain(out []int, text string, start textStart) []int {
 	var sc scratch
-	first := true // the next piece starts the text
 	t.added.split(text, func(seg string, id int) {
-		segFirst := first
-		first = false
+		segStart := start
+		start = afterAdded // text after this piece follows an added token
 		if id >= 0 {
 			out = append(out, id)
 			return
 		}
-		seg = t.normalize(seg)
+		// The normalizer's Prepend applies at the start of a piece between added tokens, not
+		// to text that continues one.
+		seg = t.normalize(seg, segStart != afterText && segStart != afterNormAdded)
 		t.addedNorm.split(seg, func(seg string, id int) {
-			pieceFirst := segFirst
-			segFirst = false
+			pieceStart := segStart
+			segStart = afterNormAdded
 			switch {
 			case id >= 0:
 				out = append(out, id)
 			case t.byteLevel:
 				out = t.appendText(out, seg, &sc)
 			default:
-				out = t.appendPieces(out, seg, pieceFirst, &sc)
+				out = t.appendPieces(out, seg, pieceStart, &sc)
 			}
 		})
 	})
