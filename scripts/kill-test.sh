@@ -78,7 +78,11 @@ for ((i = 1; i <= KILLS; i++)); do
 	# Where the kill lands: holding a run's claim (setting up, training, writing or sampling
 	# a run), before any run (preparing the sweep), or between runs (reusing finished ones).
 	held=$(grep -l "\"pid\":$pid," "$EXP_DIR"/.claims/*.lock 2>/dev/null || true)
-	kill -9 "$pid"
+	if ! kill -9 "$pid" 2>/dev/null; then # it ended after the check above
+		wait "$pid" || true
+		phase[exited]=$((phase[exited] + 1))
+		continue
+	fi
 	wait "$pid" 2>/dev/null || true
 	if [[ -n $held ]]; then
 		phase[in-run]=$((phase[in-run] + 1))
