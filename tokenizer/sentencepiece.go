@@ -105,20 +105,10 @@ func (t *Tokenizer) appendCharWord(out []int, w string, sc *scratch) []int {
 	if w == "" {
 		return out
 	}
-	if t.ignoreMerges {
-		if id, ok := t.vocab[w]; ok {
-			return append(out, int(id))
-		}
+	if out, ok := t.appendKnown(out, w); ok {
+		return out
 	}
 	cacheable := len(w) <= cacheableWord
-	if cacheable {
-		if ids, ok := t.cached(w); ok {
-			for _, id := range ids {
-				out = append(out, int(id))
-			}
-			return out
-		}
-	}
 	var ids []int32
 	if len(w) <= smallWord {
 		ids = sc.ids[:0]

@@ -179,25 +179,34 @@ func (t *Tokenizer) appendText(out []int, s string, sc *scratch) []int {
 	return out
 }
 
+// appendKnown appends the ids of a word that needs no merging, a whole vocabulary entry (with
+// ignore_merges) or a word already in the cache, and reports whether w was one.
+func (t *Tokenizer) appendKnown(out []int, w string) ([]int, bool) {
+	if t.ignoreMerges {
+		if id, ok := t.vocab[w]; ok {
+			return append(out, int(id)), true
+		}
+	}
+	if len(w) <= cacheableWord {
+		if ids, ok := t.cached(w); ok {
+			for _, id := range ids {
+				out = append(out, int(id))
+			}
+			return out, true
+		}
+	}
+	return out, false
+}
+
 // appendWord appends the ids of one byte-level pre-token.
 func (t *Tokenizer) appendWord(out []int, w string, sc *scratch) []int {
 	if len(w) == 1 {
 		return append(out, int(t.byteID[w[0]]))
 	}
-	if t.ignoreMerges {
-		if id, ok := t.vocab[w]; ok {
-			return append(out, int(id))
-		}
+	if out, ok := t.appendKnown(out, w); ok {
+		return out
 	}
 	cacheable := len(w) <= cacheableWord
-	if cacheable {
-		if ids, ok := t.cached(w); ok {
-			for _, id := range ids {
-				out = append(out, int(id))
-			}
-			return out
-		}
-	}
 	var ids []int32
 	if len(w) <= smallWord {
 		ids = sc.ids[:len(w)]

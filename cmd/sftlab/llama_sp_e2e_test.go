@@ -7,7 +7,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/sftlab/sftlab/metrics"
 	"github.com/sftlab/sftlab/model/decoder"
 	"github.com/sftlab/sftlab/tokenizer"
 )
@@ -51,28 +50,8 @@ func TestLlamaSentencePieceEndToEnd(t *testing.T) {
 		t.Skip("fine-tunes a model")
 	}
 	pretrained := writeTinyLlamaSP(t)
-	runs := filepath.Join(t.TempDir(), "runs")
-	exp := filepath.Join("..", "..", "experiments", "qwen3_sft_vs_instruction.yaml")
-	const steps = 2
-	code, out, errOut := sftlab(t, "run", exp, "--set", "model.pretrained="+pretrained, "--set", "output.dir="+runs,
-		"--set", "train.max_steps=2", "--set", "train.warmup_steps=1", "--set", "eval.samples=1",
-		"--set", "eval.max_new_tokens=6", "--set", "data.dataset="+filepath.Join("testdata", "qwen3", "teaching_zh_8.jsonl"), "--quiet")
-	if code != 0 {
-		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
-	}
-	dirs := runDirs(t, runs, "qwen3_sft_vs_instruction")
-	if len(dirs) != 2 {
-		t.Fatalf("want 2 run folders, got %v\n%s", dirs, out)
-	}
-	for _, dir := range dirs {
-		r, err := metrics.ReadRunDir(dir)
-		if err != nil || r.Err != nil {
-			t.Fatalf("read %s: %v %v", dir, err, r.Err)
-		}
+	for dir, r := range runClassroomOn(t, pretrained, 2, 6) {
 		t.Run(r.Info.Name, func(t *testing.T) {
-			if r.Info.Status != metrics.StatusOK || len(r.Steps) != steps || len(r.Evals) == 0 || len(r.Samples) != 1 {
-				t.Fatalf("status %s, %d steps, %d evals, %d samples; want ok, %d, > 0, 1", r.Info.Status, len(r.Steps), len(r.Evals), len(r.Samples), steps)
-			}
 			if first, uniform := r.Steps[0].TrainLoss, math.Log(spVocab); math.Abs(first-uniform) > 0.5 {
 				t.Errorf("first train loss %.4f, want about ln(%d) = %.4f", first, spVocab, uniform)
 			}
@@ -97,15 +76,7 @@ func TestLlamaSentencePieceEndToEnd(t *testing.T) {
 			if got, want := tok.Encode(text), orig.Encode(text); !slices.Equal(got, want) {
 				t.Errorf("saved tokenizer encodes %q as %v, the model's own as %v", text, got, want)
 			}
-			s := r.Samples[0]
-			if s.Completion == "" {
-				t.Fatal("the run's sample completion is empty: nothing to compare with")
-			}
-			code, out, errOut := sftlab(t, "generate", dir, "--format", "raw", "--prompt", s.Prompt)
-			if code != 0 || out != s.Completion+"\n" {
-				t.Errorf("generate: exit %d, output %q, want the run's sample %q\n%s", code, out, s.Completion, errOut)
-			}
+			checkSampleReproduces(t, dir, r.Samples[0])
 		})
 	}
 }
-

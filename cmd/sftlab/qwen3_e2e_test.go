@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -50,28 +51,10 @@ func TestQwen3EndToEnd(t *testing.T) {
 		t.Skip("fine-tunes a model")
 	}
 	pretrained := writeTinyQwen3(t, qwen3Vocab)
-	runs := filepath.Join(t.TempDir(), "runs")
-	exp := filepath.Join("..", "..", "experiments", "qwen3_sft_vs_instruction.yaml")
 	const steps = 3
-	code, out, errOut := sftlab(t, "run", exp, "--set", "model.pretrained="+pretrained, "--set", "output.dir="+runs,
-		"--set", "train.max_steps=3", "--set", "train.warmup_steps=1", "--set", "eval.samples=1",
-		"--set", "eval.max_new_tokens=8", "--set", "data.dataset="+filepath.Join("testdata", "qwen3", "teaching_zh_8.jsonl"), "--quiet")
-	if code != 0 {
-		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
-	}
-	dirs := runDirs(t, runs, "qwen3_sft_vs_instruction")
-	if len(dirs) != 2 {
-		t.Fatalf("want 2 run folders, got %v\n%s", dirs, out)
-	}
-	for _, dir := range dirs {
-		r, err := metrics.ReadRunDir(dir)
-		if err != nil || r.Err != nil {
-			t.Fatalf("read %s: %v %v", dir, err, r.Err)
-		}
+	runs := runClassroomOn(t, pretrained, steps, 8)
+	for dir, r := range runs {
 		t.Run(r.Info.Name, func(t *testing.T) {
-			if r.Info.Status != metrics.StatusOK || len(r.Steps) != steps || len(r.Evals) == 0 || len(r.Samples) != 1 {
-				t.Fatalf("status %s, %d steps, %d evals, %d samples; want ok, %d, > 0, 1", r.Info.Status, len(r.Steps), len(r.Evals), len(r.Samples), steps)
-			}
 			// A random model over the full vocabulary starts near the uniform loss ln(V).
 			if first, uniform := r.Steps[0].TrainLoss, math.Log(qwen3Vocab); math.Abs(first-uniform) > 0.5 {
 				t.Errorf("first train loss %.4f, want about ln(%d) = %.4f", first, qwen3Vocab, uniform)
@@ -100,15 +83,53 @@ func TestQwen3EndToEnd(t *testing.T) {
 				t.Errorf("saved tokenizer has %d tokens, want Qwen3's 151669", tok.VocabSize())
 			}
 
-			s := r.Samples[0]
-			if s.Completion == "" {
-				t.Fatal("the run's sample completion is empty: nothing to compare with")
-			}
-			code, out, errOut := sftlab(t, "generate", dir, "--format", "raw", "--prompt", s.Prompt)
-			if code != 0 || out != s.Completion+"\n" {
-				t.Errorf("generate: exit %d, output %q, want the run's sample %q\n%s", code, out, s.Completion, errOut)
-			}
+			checkSampleReproduces(t, dir, r.Samples[0])
 		})
+	}
+}
+
+// runClassroomOn fine-tunes the pretrained directory with experiments/qwen3_sft_vs_instruction.yaml
+// for steps steps on eight examples of the built-in data (the loss over the full vocabulary
+// dominates the time), sampling one completion of up to maxNew tokens per run, and returns the
+// two runs by folder, each checked to be ok with steps steps, evaluations and its sample.
+func runClassroomOn(t *testing.T, pretrained string, steps, maxNew int) map[string]metrics.Run {
+	t.Helper()
+	runs := filepath.Join(t.TempDir(), "runs")
+	exp := filepath.Join("..", "..", "experiments", "qwen3_sft_vs_instruction.yaml")
+	code, out, errOut := sftlab(t, "run", exp, "--set", "model.pretrained="+pretrained, "--set", "output.dir="+runs,
+		"--set", fmt.Sprintf("train.max_steps=%d", steps), "--set", "train.warmup_steps=1", "--set", "eval.samples=1",
+		"--set", fmt.Sprintf("eval.max_new_tokens=%d", maxNew), "--set", "data.dataset="+filepath.Join("testdata", "qwen3", "teaching_zh_8.jsonl"), "--quiet")
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	dirs := runDirs(t, runs, "qwen3_sft_vs_instruction")
+	if len(dirs) != 2 {
+		t.Fatalf("want 2 run folders, got %v\n%s", dirs, out)
+	}
+	got := map[string]metrics.Run{}
+	for _, dir := range dirs {
+		r, err := metrics.ReadRunDir(dir)
+		if err != nil || r.Err != nil {
+			t.Fatalf("read %s: %v %v", dir, err, r.Err)
+		}
+		if r.Info.Status != metrics.StatusOK || len(r.Steps) != steps || len(r.Evals) == 0 || len(r.Samples) != 1 {
+			t.Fatalf("%s: status %s, %d steps, %d evals, %d samples; want ok, %d, > 0, 1", r.Info.Name, r.Info.Status, len(r.Steps), len(r.Evals), len(r.Samples), steps)
+		}
+		got[dir] = r
+	}
+	return got
+}
+
+// checkSampleReproduces checks that `sftlab generate` on the run in dir, given its sample's
+// prompt as raw text, prints the sample's completion.
+func checkSampleReproduces(t *testing.T, dir string, s metrics.Sample) {
+	t.Helper()
+	if s.Completion == "" {
+		t.Fatal("the run's sample completion is empty: nothing to compare with")
+	}
+	code, out, errOut := sftlab(t, "generate", dir, "--format", "raw", "--prompt", s.Prompt)
+	if code != 0 || out != s.Completion+"\n" {
+		t.Errorf("generate: exit %d, output %q, want the run's sample %q\n%s", code, out, s.Completion, errOut)
 	}
 }
 
