@@ -340,8 +340,11 @@ func Rotary(cfg Config, positions *Node) (cos, sin *Node) {
 	return Cos(emb), Sin(emb)
 }
 
-// applyRotary rotates x [B, T, n, D] by the tables cos, sin [T, D] (or [B, T, D]):
-// x·cos + rotate_half(x)·sin, rotate_half(x) = (−x₂, x₁) for the halves x₁, x₂ of the last axis.
+// applyRotary rotates x [B, n, T, D] (heads before positions) by the tables cos, sin [T, D] (or
+// [B, T, D]): x·cos + rotate_half(x)·sin, rotate_half(x) = (−x₂, x₁) for the halves x₁, x₂ of
+// the last axis. In this layout a [T, D] table repeats over the leading B·n rows, a broadcast
+// the Go backend runs with its SIMD kernels; with positions before heads it took its generic
+// element-by-element path. The products are element-wise, so the layout does not change a bit.
 func applyRotary(x, cos, sin *Node) *Node {
 	dims := x.Shape().Dimensions
 	d := dims[3]
@@ -352,8 +355,8 @@ func applyRotary(x, cos, sin *Node) *Node {
 	if cos.Rank() == 3 {
 		rows = dims[0]
 	}
-	c := BroadcastToDims(Reshape(cos, rows, dims[1], 1, d), dims...)
-	s := BroadcastToDims(Reshape(sin, rows, dims[1], 1, d), dims...)
+	c := BroadcastToDims(Reshape(cos, rows, 1, dims[2], d), dims...)
+	s := BroadcastToDims(Reshape(sin, rows, 1, dims[2], d), dims...)
 	return Add(Mul(x, c), Mul(rotated, s))
 }
 
@@ -386,10 +389,9 @@ func Attention(scope *mlmodel.Scope, p *Pass, x, cos, sin *Node, cache *KVCache)
 		q = RMSNorm(q, weight(scope, g, "self_attn.q_norm.weight"), cfg.RMSNormEps)
 		k = RMSNorm(k, weight(scope, g, "self_attn.k_norm.weight"), cfg.RMSNormEps)
 	}
-	q = applyRotary(q, cos, sin)
-	k = applyRotary(k, cos, sin)
-	k = TransposeAllDims(k, 0, 2, 1, 3) // [B, nkv, T, D]
-	v = TransposeAllDims(v, 0, 2, 1, 3) // [B, nkv, T, D]
+	q = applyRotary(TransposeAllDims(q, 0, 2, 1, 3), cos, sin) // [B, nh, T, D]
+	k = applyRotary(TransposeAllDims(k, 0, 2, 1, 3), cos, sin) // [B, nkv, T, D]
+	v = TransposeAllDims(v, 0, 2, 1, 3)                        // [B, nkv, T, D]
 	var out *Node
 	switch {
 	case cache == nil || cache.Pos == nil: // whole sequence from position 0
@@ -425,19 +427,17 @@ func padTo(x *Node, capacity int) *Node {
 	return Concatenate([]*Node{x, zeros}, 2)
 }
 
-// attend computes softmax(q·kᵀ/√D + mask)·v for queries q [B, T, nh, D] and keys, values
+// attend computes softmax(q·kᵀ/√D + mask)·v for queries q [B, nh, T, D] and keys, values
 // [B, nkv, S, D], where query head h reads key/value head h / (nh/nkv) (Hugging Face's
 // repeat_kv) and visible [T, S] (or [B, T, S], per row) says which keys each query sees.
 // Returns [B, T, nh·D].
 // The products are laid out as [batch, M, K]·[batch, K, N] to hit the fast matmul kernels.
 func attend(cfg Config, q, k, v, visible *Node) *Node {
-	b, t := q.Shape().Dimensions[0], q.Shape().Dimensions[1]
+	b, t := q.Shape().Dimensions[0], q.Shape().Dimensions[2]
 	s := k.Shape().Dimensions[2]
 	nh, nkv, d := cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDim
 	groups := nh / nkv
-	qh := Reshape(q, b, t, nkv, groups, d)
-	qh = TransposeAllDims(qh, 0, 2, 3, 1, 4)                             // [B, nkv, G, T, D]
-	qh = Reshape(qh, b*nkv, groups*t, d)                                 // [B·nkv, G·T, D]
+	qh := Reshape(q, b*nkv, groups*t, d)                                 // [B·nkv, G·T, D]: head h = kv·G + g
 	kt := Reshape(TransposeAllDims(k, 0, 1, 3, 2), b*nkv, d, s)          // [B·nkv, D, S]
 	scores := DotGeneral(qh, []int{2}, []int{0}, kt, []int{1}, []int{0}) // [B·nkv, G·T, S]
 	scores = MulScalar(scores, 1/math.Sqrt(float64(d)))
