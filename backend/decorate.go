@@ -329,29 +329,9 @@ func isIdentityPermutation(perm []int) bool {
 	return true
 }
 
-// DotGeneral implements compute.Function, emitting the layout chosen by PlanDotGeneral.
+// DotGeneral implements compute.Function, emitting the layout chosen by PlanDotGeneral when
+// rewriting is on, and remembering the product for Transpose.
 func (f *function) DotGeneral(lhs compute.Value, lhsContractingAxes, lhsBatchAxes []int,
-	rhs compute.Value, rhsContractingAxes, rhsBatchAxes []int,
-	config compute.DotGeneralConfig) (compute.Value, error) {
-	out, err := f.dotGeneral(lhs, lhsContractingAxes, lhsBatchAxes, rhs, rhsContractingAxes, rhsBatchAxes, config)
-	if err != nil || !f.builder.backend.opts.RewriteDotGeneral {
-		return out, err
-	}
-	lhsShape, errL := f.Function.Shape(lhs)
-	rhsShape, errR := f.Function.Shape(rhs)
-	if errL == nil && errR == nil {
-		f.rememberDot(out, dotCall{lhs: lhs, rhs: rhs,
-			lhsContracting: lhsContractingAxes, lhsBatch: lhsBatchAxes,
-			rhsContracting: rhsContractingAxes, rhsBatch: rhsBatchAxes,
-			lhsCrossCount: len(lhsShape.Dimensions) - len(lhsContractingAxes) - len(lhsBatchAxes),
-			rhsCrossCount: len(rhsShape.Dimensions) - len(rhsContractingAxes) - len(rhsBatchAxes),
-			config:        config})
-	}
-	return out, nil
-}
-
-// dotGeneral builds a DotGeneral, in the layout PlanDotGeneral chooses when rewriting is on.
-func (f *function) dotGeneral(lhs compute.Value, lhsContractingAxes, lhsBatchAxes []int,
 	rhs compute.Value, rhsContractingAxes, rhsBatchAxes []int,
 	config compute.DotGeneralConfig) (compute.Value, error) {
 	passThrough := func() (compute.Value, error) {
@@ -368,18 +348,27 @@ func (f *function) dotGeneral(lhs compute.Value, lhsContractingAxes, lhsBatchAxe
 	if err != nil {
 		return nil, err
 	}
-	if lhsShape.DType != rhsShape.DType || lhsShape.DType == dtypes.InvalidDType {
-		return passThrough()
-	}
+	var out compute.Value
 	plan, ok := PlanDotGeneral(lhsShape.Dimensions, lhsContractingAxes, lhsBatchAxes,
 		rhsShape.Dimensions, rhsContractingAxes, rhsBatchAxes)
-	if !ok {
-		return passThrough()
+	if lhsShape.DType != rhsShape.DType || lhsShape.DType == dtypes.InvalidDType || !ok {
+		out, err = passThrough()
+	} else {
+		slog.Debug("backend: DotGeneral rewritten", "lhs", lhsShape.Dimensions, "lhs_contracting", lhsContractingAxes,
+			"lhs_batch", lhsBatchAxes, "rhs", rhsShape.Dimensions, "rhs_contracting", rhsContractingAxes,
+			"rhs_batch", rhsBatchAxes, "swap", plan.Swap, "layout", plan.Layout, "elements_copied", plan.Cost)
+		out, err = f.emit(plan, lhs, rhs, config)
 	}
-	slog.Debug("backend: DotGeneral rewritten", "lhs", lhsShape.Dimensions, "lhs_contracting", lhsContractingAxes,
-		"lhs_batch", lhsBatchAxes, "rhs", rhsShape.Dimensions, "rhs_contracting", rhsContractingAxes,
-		"rhs_batch", rhsBatchAxes, "swap", plan.Swap, "layout", plan.Layout, "elements_copied", plan.Cost)
-	return f.emit(plan, lhs, rhs, config)
+	if err != nil {
+		return nil, err
+	}
+	f.rememberDot(out, dotCall{lhs: lhs, rhs: rhs,
+		lhsContracting: lhsContractingAxes, lhsBatch: lhsBatchAxes,
+		rhsContracting: rhsContractingAxes, rhsBatch: rhsBatchAxes,
+		lhsCrossCount: len(lhsShape.Dimensions) - len(lhsContractingAxes) - len(lhsBatchAxes),
+		rhsCrossCount: len(rhsShape.Dimensions) - len(rhsContractingAxes) - len(rhsBatchAxes),
+		config:        config})
+	return out, nil
 }
 
 // emit builds the graph of plan: operand permutations, reshapes, the canonical DotGeneral and

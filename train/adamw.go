@@ -29,15 +29,17 @@ type hostAdamW struct {
 }
 
 // The update's constants, rounded to float32 from the float64 values the graph's scalar ops
-// receive.
-var (
-	hostBeta1    = float32(float64(adamBeta1))
-	hostBeta1c   = float32(float64(1 - adamBeta1))
-	hostBeta2    = float32(float64(adamBeta2))
-	hostBeta2c   = float32(float64(1 - adamBeta2))
-	hostEpsilon  = float32(float64(adamEpsilon))
-	hostSpanSize = 1 << 15 // elements per unit of work: 128 KiB of each of p, g, m and v
+// receive (constant conversions round as the run-time ones do).
+const (
+	hostBeta1   = float32(float64(adamBeta1))
+	hostBeta1c  = float32(float64(1 - adamBeta1))
+	hostBeta2   = float32(float64(adamBeta2))
+	hostBeta2c  = float32(float64(1 - adamBeta2))
+	hostEpsilon = float32(float64(adamEpsilon))
 )
+
+// hostSpanSize is the number of elements per unit of work: 128 KiB of each of p, g, m and v.
+const hostSpanSize = 1 << 15
 
 // adamWKernel updates p, m and v in place from g (all of one length) with h; decay says
 // whether the decoupled weight decay applies.

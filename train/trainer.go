@@ -740,16 +740,13 @@ func (t *Trainer) applyOnHost(grads []*tensors.Tensor, coef float32) error {
 	for i, p := range t.params {
 		decay := t.decay[i] && t.cfg.WeightDecay > 0
 		err := withFlat(grads[i], func(g []float32) error {
-			return mutate(p, func(pf []float32) error {
-				return mutate(t.moments[2*i], func(mf []float32) error {
-					return mutate(t.moments[2*i+1], func(vf []float32) error {
-						if len(g) != len(pf) || len(mf) != len(pf) || len(vf) != len(pf) {
-							return fmt.Errorf("sizes differ: gradient %d, parameter %d, moments %d and %d", len(g), len(pf), len(mf), len(vf))
-						}
-						updateInParallel(t.hostKernel, pf, g, mf, vf, h, decay)
-						return nil
-					})
-				})
+			return mutate([]*mlmodel.Variable{p, t.moments[2*i], t.moments[2*i+1]}, func(f [][]float32) error {
+				pf, mf, vf := f[0], f[1], f[2]
+				if len(g) != len(pf) || len(mf) != len(pf) || len(vf) != len(pf) {
+					return fmt.Errorf("sizes differ: gradient %d, parameter %d, moments %d and %d", len(g), len(pf), len(mf), len(vf))
+				}
+				updateInParallel(t.hostKernel, pf, g, mf, vf, h, decay)
+				return nil
 			})
 		})
 		if err != nil {
@@ -793,17 +790,29 @@ func withFlat(x *tensors.Tensor, fn func([]float32) error) error {
 	return ferr
 }
 
-// mutate calls fn with v's values to change in place (shared with the backend where it can).
-func mutate(v *mlmodel.Variable, fn func([]float32) error) error {
-	value, err := v.Value()
-	if err != nil {
-		return err
+// mutate calls fn with the values of vs, in order, to change in place (shared with the backend
+// where it can): each variable's values stay locked until fn returns.
+func mutate(vs []*mlmodel.Variable, fn func([][]float32) error) error {
+	flats := make([][]float32, 0, len(vs))
+	var visit func(i int) error
+	visit = func(i int) error {
+		if i == len(vs) {
+			return fn(flats)
+		}
+		value, err := vs[i].Value()
+		if err != nil {
+			return err
+		}
+		var ferr error
+		if err := tensors.MutableFlatData(value, func(flat []float32) {
+			flats = append(flats, flat)
+			ferr = visit(i + 1)
+		}); err != nil {
+			return err
+		}
+		return ferr
 	}
-	var ferr error
-	if err := tensors.MutableFlatData(value, func(flat []float32) { ferr = fn(flat) }); err != nil {
-		return err
-	}
-	return ferr
+	return visit(0)
 }
 
 // finalize frees the tensors' memory now rather than at the next garbage collection.
