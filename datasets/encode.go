@@ -36,10 +36,8 @@ func Maskings() []string { return []string{MaskPad, MaskEOSSafe, MaskCompletionO
 // Tokenizer is what encoding needs from a tokenizer; *tokenizer.Tokenizer implements it.
 type Tokenizer interface {
 	Encode(text string) []int
-	// EncodePlain encodes text without the post-processor's special tokens.
-	EncodePlain(text string) []int
 	// EncodeAfter encodes text without the post-processor's special tokens as it encodes inside
-	// a longer string right after the token prev (EncodePlain when prev < 0): for a
+	// a longer string right after the token prev (as it encodes alone when prev < 0): for a
 	// SentencePiece-style tokenizer, no "▁" before text that continues plain text.
 	EncodeAfter(prev int, text string) []int
 	// Affixes are the ids the post-processor puts before and after a whole sequence.

@@ -30,15 +30,3 @@ func newByteLevelDecoder() *byteLevelDecoder {
 	}
 	return &d
 }
-
-// decode turns a byte-level symbol string (a vocabulary key) into the bytes it stands for.
-func (d *byteLevelDecoder) decode(s string) ([]byte, bool) {
-	out := make([]byte, 0, len(s))
-	for _, r := range s {
-		if r < 0 || int(r) >= len(d) || d[r] < 0 {
-			return nil, false
-		}
-		out = append(out, byte(d[r]))
-	}
-	return out, true
-}

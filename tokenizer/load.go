@@ -228,13 +228,14 @@ func parse(data []byte, tokPath string, cfgData []byte, cfgPath string) (*Tokeni
 	}
 	// An id beyond the file's size would size the id table from a corrupt number, not from
 	// the file (an embedding's rows are counted from 0, and a file holds fewer tokens than bytes).
-	t.maxID = len(data)
+	maxID := len(data)
 	// The pre-tokenizer tells byte-level BPE, whose vocabulary is written in byte-level
 	// symbols, from SentencePiece-style BPE, whose vocabulary is plain text.
 	if err := t.setPreTokenizer(tj.PreTokenizer, fail); err != nil {
 		return nil, err
 	}
-	if err := t.setModel(tj.Model, fail); err != nil {
+	vocab, err := t.setModel(tj.Model, maxID, fail)
+	if err != nil {
 		return nil, err
 	}
 	if err := t.setNormalizer(tj.Normalizer, "normalizer", fail); err != nil {
@@ -255,7 +256,7 @@ func parse(data []byte, tokPath string, cfgData []byte, cfgPath string) (*Tokeni
 	} else if err := t.setDecoder(tj.Decoder, "decoder", fail); err != nil {
 		return nil, err
 	}
-	if err := t.setAdded(tj.AddedTokens, fail); err != nil {
+	if err := t.setAdded(tj.AddedTokens, vocab, maxID, fail); err != nil {
 		return nil, err
 	}
 	for _, id := range slices.Concat(t.prefix, t.suffix) {
@@ -266,36 +267,34 @@ func parse(data []byte, tokPath string, cfgData []byte, cfgPath string) (*Tokeni
 	if err := t.setConfig(cfgData, cfgPath); err != nil {
 		return nil, err
 	}
-	t.loadIDs = nil
 	return t, nil
 }
 
 // setModel reads the BPE model: vocabulary, merges, and for a tokenizer that is not byte-level
 // the byte fallback and unknown token.
-func (t *Tokenizer) setModel(m *modelJSON, fail func(field, format string, args ...any) error) error {
+func (t *Tokenizer) setModel(m *modelJSON, maxID int, fail func(field, format string, args ...any) error) (map[string]int32, error) {
 	switch {
 	case m == nil:
-		return fail("model", "missing")
+		return nil, fail("model", "missing")
 	case m.Type != "BPE":
-		return fail("model.type", "unsupported model type %q (only \"BPE\" is supported)", m.Type)
+		return nil, fail("model.type", "unsupported model type %q (only \"BPE\" is supported)", m.Type)
 	case m.Dropout != nil && *m.Dropout != 0:
-		return fail("model.dropout", "unsupported value %v (BPE dropout is random; set it to null)", *m.Dropout)
+		return nil, fail("model.dropout", "unsupported value %v (BPE dropout is random; set it to null)", *m.Dropout)
 	case m.ContinuingSubwordPrefix != nil && *m.ContinuingSubwordPrefix != "":
-		return fail("model.continuing_subword_prefix", "unsupported value %q (only BPE without one is supported)", *m.ContinuingSubwordPrefix)
+		return nil, fail("model.continuing_subword_prefix", "unsupported value %q (only BPE without one is supported)", *m.ContinuingSubwordPrefix)
 	case m.EndOfWordSuffix != nil && *m.EndOfWordSuffix != "":
-		return fail("model.end_of_word_suffix", "unsupported value %q (only BPE without one is supported)", *m.EndOfWordSuffix)
+		return nil, fail("model.end_of_word_suffix", "unsupported value %q (only BPE without one is supported)", *m.EndOfWordSuffix)
 	case m.ByteFallback && t.byteLevel:
-		return fail("model.byte_fallback", "unsupported with the ByteLevel pre-tokenizer (byte-level BPE needs no byte fallback)")
+		return nil, fail("model.byte_fallback", "unsupported with the ByteLevel pre-tokenizer (byte-level BPE needs no byte fallback)")
 	case isNull(m.Vocab):
-		return fail("model.vocab", "missing")
+		return nil, fail("model.vocab", "missing")
 	case isNull(m.Merges):
-		return fail("model.merges", "missing")
+		return nil, fail("model.merges", "missing")
 	}
-	v, err := parseVocab(m.Vocab, t.maxID, t.byteLevel)
+	v, err := parseVocab(m.Vocab, maxID, t.byteLevel)
 	if err != nil {
-		return fail("model.vocab", "%v", err)
+		return nil, fail("model.vocab", "%v", err)
 	}
-	t.loadIDs = v.ids
 	t.tokens = v.tokens
 	t.ignoreMerges = m.IgnoreMerges
 	if t.ignoreMerges || !t.byteLevel {
@@ -305,7 +304,7 @@ func (t *Tokenizer) setModel(m *modelJSON, fail func(field, format string, args 
 		for b := range 256 {
 			id, ok := v.ids[string([]byte{byte(b)})]
 			if !ok {
-				return fail("model.vocab", "no entry for byte 0x%02x (%q): not a byte-level vocabulary", b, string(byteLevelAlphabet()[b]))
+				return nil, fail("model.vocab", "no entry for byte 0x%02x (%q): not a byte-level vocabulary", b, string(byteLevelAlphabet()[b]))
 			}
 			t.byteID[b] = id
 		}
@@ -321,7 +320,7 @@ func (t *Tokenizer) setModel(m *modelJSON, fail func(field, format string, args 
 		if m.UnkToken != nil {
 			id, ok := v.ids[*m.UnkToken]
 			if !ok {
-				return fail("model.unk_token", "%q is not in model.vocab", *m.UnkToken)
+				return nil, fail("model.unk_token", "%q is not in model.vocab", *m.UnkToken)
 			}
 			t.unkID = id
 		}
@@ -340,10 +339,10 @@ func (t *Tokenizer) setModel(m *modelJSON, fail func(field, format string, args 
 		return nil
 	})
 	if err != nil {
-		return fail("model.merges", "%v", err)
+		return nil, fail("model.merges", "%v", err)
 	}
 	t.vocabSize = len(t.tokens)
-	return nil
+	return v.ids, nil
 }
 
 // setNormalizer accepts no normalizer, NFC, Prepend, Replace of a String pattern, or a sequence
@@ -619,9 +618,13 @@ func (t *Tokenizer) setDecoder(raw json.RawMessage, field string, fail func(fiel
 // content and otherwise numbers the tokens in order from the size of model.vocab, whatever ids
 // the file writes: a file whose ids differ (edited by hand) is refused rather than read with ids
 // that differ from Hugging Face's.
-func (t *Tokenizer) setAdded(list []addedTokenJSON, fail func(field, format string, args ...any) error) error {
+func (t *Tokenizer) setAdded(list []addedTokenJSON, vocab map[string]int32, maxID int, fail func(field, format string, args ...any) error) error {
 	var raw, normed []addedToken
-	next := len(t.loadIDs)       // Hugging Face's id of the next token missing from model.vocab
+	var dec *byteLevelDecoder // reads a byte-level vocabulary's symbols
+	if t.byteLevel {
+		dec = newByteLevelDecoder()
+	}
+	next := len(vocab)           // Hugging Face's id of the next token missing from model.vocab
 	seen := make(map[string]int) // content -> index in list
 	for i, a := range list {
 		field := fmt.Sprintf("added_tokens[%d] (%q)", i, a.Content)
@@ -630,8 +633,8 @@ func (t *Tokenizer) setAdded(list []addedTokenJSON, fail func(field, format stri
 			return fail(field, "empty content")
 		case a.ID < 0:
 			return fail(field, "negative id %d", a.ID)
-		case a.ID >= t.maxID:
-			return fail(field, "id %d is beyond %d, the size of tokenizer.json in bytes, so it cannot be an embedding's row (corrupt file?)", a.ID, t.maxID)
+		case a.ID >= maxID:
+			return fail(field, "id %d is beyond %d, the size of tokenizer.json in bytes, so it cannot be an embedding's row (corrupt file?)", a.ID, maxID)
 		case a.SingleWord || a.LStrip || a.RStrip:
 			return fail(field, "single_word, lstrip and rstrip are unsupported (want false)")
 		}
@@ -639,7 +642,7 @@ func (t *Tokenizer) setAdded(list []addedTokenJSON, fail func(field, format stri
 			return fail(field, "same content as added_tokens[%d]", j)
 		}
 		seen[a.Content] = i
-		want, inVocab := t.vocabID(a.Content)
+		want, inVocab := vocabID(vocab, dec, a.Content)
 		if !inVocab {
 			want = next
 			next++
@@ -684,18 +687,15 @@ func addedIDs(toks []addedToken) map[int]bool {
 	return ids
 }
 
-// vocabID returns the id model.vocab gives the token string s, as Hugging Face's
-// model.token_to_id(s) does: for byte-level BPE s is read as byte-level symbols.
-func (t *Tokenizer) vocabID(s string) (int, bool) {
-	key := s
-	if t.byteLevel {
-		b, ok := appendByteLevel(nil, []byte(s), newByteLevelDecoder())
-		if !ok {
-			return 0, false
-		}
-		key = string(b)
+// vocabID returns the id vocab (model.vocab, keyed by the bytes each token stands for) gives the
+// token string s, as Hugging Face's model.token_to_id(s) does: with dec (byte-level BPE) s is
+// read as byte-level symbols.
+func vocabID(vocab map[string]int32, dec *byteLevelDecoder, s string) (int, bool) {
+	key, ok := appendSymbols(nil, []byte(s), dec)
+	if !ok {
+		return 0, false
 	}
-	id, ok := t.loadIDs[key]
+	id, ok := vocab[string(key)]
 	return int(id), ok
 }
 

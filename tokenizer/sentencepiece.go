@@ -108,7 +108,6 @@ func (t *Tokenizer) appendCharWord(out []int, w string, sc *scratch) []int {
 	if out, ok := t.appendKnown(out, w); ok {
 		return out
 	}
-	cacheable := len(w) <= cacheableWord
 	var ids []int32
 	if len(w) <= smallWord {
 		ids = sc.ids[:0]
@@ -145,16 +144,7 @@ func (t *Tokenizer) appendCharWord(out []int, w string, sc *scratch) []int {
 	if unk {
 		ids = append(ids, t.unkID)
 	}
-	if len(ids) > 1 {
-		ids = t.merges.mergeWord(ids, sc.ranks[:], sc.merged[:])
-	}
-	for _, id := range ids {
-		out = append(out, int(id))
-	}
-	if cacheable {
-		t.store(w, ids)
-	}
-	return out
+	return t.finishWord(out, w, ids, sc)
 }
 
 // hasFallback reports whether every byte of ch has a <0xXX> piece.

@@ -45,8 +45,6 @@ type Tokenizer struct {
 	prefix, suffix []int        // ids the post-processor puts around a single sequence
 	special        []int        // ids of special added tokens, sorted
 	vocabSize      int
-	maxID          int              // while loading: ids must be below it (the size of tokenizer.json)
-	loadIDs        map[string]int32 // while loading: model.vocab, token bytes -> id
 	eos, pad       int
 	hash           string
 	chat           chatTemplate // the directory's chat template
@@ -206,7 +204,6 @@ func (t *Tokenizer) appendWord(out []int, w string, sc *scratch) []int {
 	if out, ok := t.appendKnown(out, w); ok {
 		return out
 	}
-	cacheable := len(w) <= cacheableWord
 	var ids []int32
 	if len(w) <= smallWord {
 		ids = sc.ids[:len(w)]
@@ -216,11 +213,19 @@ func (t *Tokenizer) appendWord(out []int, w string, sc *scratch) []int {
 	for i := range len(w) {
 		ids[i] = t.byteID[w[i]]
 	}
-	ids = t.merges.mergeWord(ids, sc.ranks[:], sc.merged[:])
+	return t.finishWord(out, w, ids, sc)
+}
+
+// finishWord merges ids, the starting symbols of the pre-token w, in rank order, appends the
+// result to out and caches it for w.
+func (t *Tokenizer) finishWord(out []int, w string, ids []int32, sc *scratch) []int {
+	if len(ids) > 1 {
+		ids = t.merges.mergeWord(ids, sc.ranks[:], sc.merged[:])
+	}
 	for _, id := range ids {
 		out = append(out, int(id))
 	}
-	if cacheable {
+	if len(w) <= cacheableWord {
 		t.store(w, ids)
 	}
 	return out

@@ -278,41 +278,30 @@ func LoadConfig(path string) (Config, error) {
 	return ParseConfig(path, data)
 }
 
-// maxDims bounds each dimension far above every published model of the supported families
-// (Llama 3.1 405B: hidden_size 16384, 126 layers, 128 heads; Qwen3-235B-A22B: vocab 151,936),
-// so that a corrupt config.json is refused before anything is sized from it, and so that no
-// product of dimensions (NumParams, a weight's element count) can overflow an int.
-var maxDims = map[string]int{
-	"vocab_size":              1 << 24,
-	"hidden_size":             1 << 16,
-	"intermediate_size":       1 << 20,
-	"num_hidden_layers":       1 << 12,
-	"num_attention_heads":     1 << 10,
-	"num_key_value_heads":     1 << 10,
-	"head_dim":                1 << 12,
-	"max_position_embeddings": 1 << 24,
-}
-
 // Validate reports every problem of c at once.
 func (c Config) Validate() error {
 	var errs []error
 	if _, ok := families[c.ModelType]; !ok {
 		errs = append(errs, fmt.Errorf("key \"model_type\": %q is not supported (supported: %s)", c.ModelType, strings.Join(Families(), ", ")))
 	}
+	// Each dimension must be positive and is bounded far above every published model of the
+	// supported families (Llama 3.1 405B: hidden_size 16384, 126 layers, 128 heads; Qwen3-235B-A22B:
+	// vocab 151,936), so that a corrupt config.json is refused before anything is sized from it
+	// and no product of dimensions (NumParams, a weight's element count) can overflow an int.
 	positive := []struct {
-		key string
-		v   int
+		key    string
+		v, max int
 	}{
-		{"vocab_size", c.VocabSize}, {"hidden_size", c.HiddenSize}, {"intermediate_size", c.IntermediateSize},
-		{"num_hidden_layers", c.NumHiddenLayers}, {"num_attention_heads", c.NumAttentionHeads},
-		{"num_key_value_heads", c.NumKeyValueHeads}, {"head_dim", c.HeadDim},
-		{"max_position_embeddings", c.MaxPositionEmbeddings},
+		{"vocab_size", c.VocabSize, 1 << 24}, {"hidden_size", c.HiddenSize, 1 << 16},
+		{"intermediate_size", c.IntermediateSize, 1 << 20}, {"num_hidden_layers", c.NumHiddenLayers, 1 << 12},
+		{"num_attention_heads", c.NumAttentionHeads, 1 << 10}, {"num_key_value_heads", c.NumKeyValueHeads, 1 << 10},
+		{"head_dim", c.HeadDim, 1 << 12}, {"max_position_embeddings", c.MaxPositionEmbeddings, 1 << 24},
 	}
 	for _, p := range positive {
 		if p.v <= 0 {
 			errs = append(errs, fmt.Errorf("key %q: must be > 0, got %d", p.key, p.v))
-		} else if limit := maxDims[p.key]; p.v > limit {
-			errs = append(errs, fmt.Errorf("key %q: %d exceeds %d, far beyond any model of these families (corrupt config.json?)", p.key, p.v, limit))
+		} else if p.v > p.max {
+			errs = append(errs, fmt.Errorf("key %q: %d exceeds %d, far beyond any model of these families (corrupt config.json?)", p.key, p.v, p.max))
 		}
 	}
 	if c.NumKeyValueHeads > 0 && c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
