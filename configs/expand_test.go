@@ -26,7 +26,7 @@ func TestExpandLinear(t *testing.T) {
 	inTempRepo(t, map[string]string{"base.yaml": testBase, "small.yaml": seedSweep(200), "large.yaml": seedSweep(1600)})
 	perRun := func(file string, n int) float64 {
 		return testing.AllocsPerRun(1, func() {
-			exp, err := LoadWith(file, nil, LoadOptions{MaxRuns: -1})
+			exp, err := LoadContext(context.Background(), file, nil, LoadOptions{MaxRuns: -1})
 			if err != nil || len(exp.Runs) != n {
 				t.Fatalf("%s: %v, want %d runs", file, err, n)
 			}
@@ -103,7 +103,7 @@ func BenchmarkExpandSweep(b *testing.B) {
 			inTempRepo(b, map[string]string{"base.yaml": testBase, "x.yaml": seedSweep(n)})
 			b.ReportAllocs()
 			for b.Loop() {
-				exp, err := LoadWith("x.yaml", nil, LoadOptions{MaxRuns: -1})
+				exp, err := LoadContext(context.Background(), "x.yaml", nil, LoadOptions{MaxRuns: -1})
 				if err != nil {
 					b.Fatal(err)
 				}

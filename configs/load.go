@@ -70,11 +70,11 @@ func DefaultWithSets(sets []string) (Config, error) {
 	return exp.Base, nil
 }
 
-// DefaultMaxRuns is the largest sweep LoadWith expands when LoadOptions.MaxRuns is 0: a sweep
+// DefaultMaxRuns is the largest sweep LoadContext expands when LoadOptions.MaxRuns is 0: a sweep
 // over it is far more likely a mistake (a list pasted into the wrong axis) than a plan.
 const DefaultMaxRuns = 1000
 
-// LoadOptions adjusts LoadWith.
+// LoadOptions adjusts LoadContext.
 type LoadOptions struct {
 	// MaxRuns refuses, before expanding it, a sweep of more runs than this (the error gives
 	// the count); 0 means DefaultMaxRuns, a negative value no limit.
@@ -85,20 +85,15 @@ type LoadOptions struct {
 // ("key=value", the value parsed as YAML, e.g. "train.learning_rate=1e-4"), decodes the result
 // strictly into Config, expands the sweep and validates every run. On any problem it returns an
 // ErrorList holding all of them, each naming its file, line and key path. It expands sweeps of
-// any size; LoadWith can refuse large ones first.
+// any size; LoadContext can refuse large ones first.
 func Load(path string, sets []string) (*Experiment, error) {
-	return LoadWith(path, sets, LoadOptions{MaxRuns: -1})
+	return LoadContext(context.Background(), path, sets, LoadOptions{MaxRuns: -1})
 }
 
-// LoadWith is Load with options: with a run limit, a sweep that expands to more runs is
-// refused before any run is expanded, so the refusal takes no longer for 10^6 runs than for 10.
-func LoadWith(path string, sets []string, opts LoadOptions) (*Experiment, error) {
-	return LoadContext(context.Background(), path, sets, opts)
-}
-
-// LoadContext is LoadWith that gives up when ctx is done: expanding a sweep checks ctx between
-// runs, so that an interrupt stops the expansion of a large sweep at once. The error then
-// wraps ctx's.
+// LoadContext is Load with options that gives up when ctx is done. With a run limit, a sweep
+// that expands to more runs is refused before any run is expanded, so the refusal takes no
+// longer for 10^6 runs than for 10. Expanding a sweep checks ctx between runs, so that an
+// interrupt stops the expansion of a large sweep at once; the error then wraps ctx's.
 func LoadContext(ctx context.Context, path string, sets []string, opts LoadOptions) (*Experiment, error) {
 	var errs ErrorList
 	sch := newConfigSchema()

@@ -1,12 +1,13 @@
 package configs
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 )
 
-// TestMaxRuns checks that LoadWith refuses a sweep over its run limit before expanding it,
+// TestMaxRuns checks that LoadContext refuses a sweep over its run limit before expanding it,
 // giving the count, and that the limit can be raised or lifted.
 func TestMaxRuns(t *testing.T) {
 	seeds := make([]string, 10000)
@@ -32,7 +33,7 @@ func TestMaxRuns(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			inTempRepo(t, map[string]string{"base.yaml": testBase, "x.yaml": tt.file})
-			exp, err := LoadWith("x.yaml", tt.sets, LoadOptions{MaxRuns: tt.max})
+			exp, err := LoadContext(context.Background(), "x.yaml", tt.sets, LoadOptions{MaxRuns: tt.max})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
@@ -69,7 +70,7 @@ func BenchmarkRefuseHugeSweep(b *testing.B) {
 	}
 	inTempRepo(b, map[string]string{"base.yaml": testBase, "x.yaml": "extends: base.yaml\nsweep:\n  grid:\n    data.format: [sft, instruction]\n  seeds: [" + strings.Join(seeds, ", ") + "]\n"})
 	for b.Loop() {
-		if _, err := LoadWith("x.yaml", nil, LoadOptions{}); err == nil {
+		if _, err := LoadContext(context.Background(), "x.yaml", nil, LoadOptions{}); err == nil {
 			b.Fatal("not refused")
 		}
 	}

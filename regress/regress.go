@@ -212,7 +212,7 @@ func (b Baseline) validate() error {
 		if len(r.Metrics) == 0 {
 			errs = append(errs, fmt.Errorf("%s: no metrics", name))
 		}
-		for _, m := range sortedKeys(r.Metrics) {
+		for _, m := range slices.Sorted(maps.Keys(r.Metrics)) {
 			if !slices.Contains(Metrics, m) {
 				errs = append(errs, fmt.Errorf("%s: unknown metric %q, want %s", name, m, strings.Join(Metrics, ", ")))
 			}
@@ -228,8 +228,6 @@ func (b Baseline) CheckExperiment(name string) error {
 	}
 	return nil
 }
-
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // Verdict is the outcome for one metric of one run.
 type Verdict string

@@ -62,22 +62,15 @@ func (k gptKind) loadTrained(runDir string, cfg configs.Config, be compute.Backe
 		return nil, err
 	}
 	size := tok.VocabSize()
-	var vocab *model.CompactVocab
-	vocabPath := filepath.Join(runDir, vocabFile)
-	data, err := os.ReadFile(vocabPath)
-	switch {
-	case err == nil:
-		vocab = new(model.CompactVocab)
-		if err := json.Unmarshal(data, vocab); err != nil {
-			return nil, fmt.Errorf("%s: %w", vocabPath, err)
-		}
+	vocab, err := readVocab(runDir, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if vocab != nil {
 		if vocab.FullSize() != size {
-			return nil, fmt.Errorf("%s: maps ids of a %d-token vocabulary, but the run's tokenizer has %d tokens", vocabPath, vocab.FullSize(), size)
+			return nil, fmt.Errorf("%s: maps ids of a %d-token vocabulary, but the run's tokenizer has %d tokens", filepath.Join(runDir, vocabFile), vocab.FullSize(), size)
 		}
 		size = vocab.Size()
-	case errors.Is(err, fs.ErrNotExist) && cfg.Model.Vocab != "compact":
-	default:
-		return nil, fmt.Errorf("model.vocab is %q but the vocabulary cannot be read: %w", cfg.Model.Vocab, err)
 	}
 	// The same dimensions as build gives the run's model; a checkpoint of another shape is
 	// refused by LoadCheckpoint, naming the variable.
@@ -100,17 +93,29 @@ func (k gptKind) loadTrained(runDir string, cfg configs.Config, be compute.Backe
 	return &Trained{Config: cfg, Tokenizer: tok, context: m.Context(), vocab: vocab, generate: trainer.Generate}, nil
 }
 
+// readVocab reads the compact vocabulary of the run in runDir (vocab.json): nil when the run has
+// none and needs none (model.vocab is not compact).
+func readVocab(runDir string, cfg configs.Config) (*model.CompactVocab, error) {
+	path := filepath.Join(runDir, vocabFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && cfg.Model.Vocab != "compact" {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model.vocab is %q but the vocabulary cannot be read: %w", cfg.Model.Vocab, err)
+	}
+	vocab := new(model.CompactVocab)
+	if err := json.Unmarshal(data, vocab); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return vocab, nil
+}
+
 // intact checks that the finished run in runDir holds a readable vocabulary (with a compact
 // one) and a whole checkpoint of its last step.
 func (gptKind) intact(runDir string, cfg configs.Config) error {
-	if data, err := os.ReadFile(filepath.Join(runDir, vocabFile)); err == nil || cfg.Model.Vocab == "compact" {
-		var vocab model.CompactVocab
-		if err == nil {
-			err = json.Unmarshal(data, &vocab)
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", vocabFile, err)
-		}
+	if _, err := readVocab(runDir, cfg); err != nil {
+		return err
 	}
 	step, err := train.LatestCheckpointStep(filepath.Join(runDir, checkpointsDir))
 	if err != nil {

@@ -121,7 +121,7 @@ func (s *storeModel) Init(store *mlmodel.Store, seed uint64) error {
 // numParams counts the parameters of model.pretrained from its config.json, and those a run
 // trains: all of them, or with LoRA the adapters' (whose own parameters the total leaves out).
 func (pretrainedKind) numParams(cfg configs.Config, _ *prepared) (total, trained int, err error) {
-	c, err := decoder.LoadConfig(filepath.Join(cfg.Model.Pretrained, "config.json"))
+	c, err := decoder.LoadConfig(filepath.Join(cfg.Model.Pretrained, hfConfigFile))
 	if err != nil {
 		return 0, 0, fmt.Errorf("model.pretrained: %w", err)
 	}

@@ -130,7 +130,7 @@ func (rc *recipe) intact() error {
 	if r.Err != nil {
 		return r.Err
 	}
-	if why := rc.rowsMissing(rc.cfg.Train.MaxSteps, r.Steps, r.Evals, nil); why != "" {
+	if why := rc.rowsMissing(rc.cfg.Train.MaxSteps, r.Steps, r.Evals, false, nil); why != "" {
 		return errors.New(why)
 	}
 	return kindOf(rc.cfg).intact(rc.p.dir, rc.cfg)
@@ -152,9 +152,9 @@ func (rc *recipe) checkpointed(step int) bool { return trainConfig(rc.cfg, "").C
 func (rc *recipe) evalDue(step int) bool { return trainConfig(rc.cfg, "").EvalDue(step) }
 
 // rowsMissing says what is wrong with the metrics rows of steps 1 to step: every step once, in
-// order, one evaluation row per split at each step due, and, unless gens is nil, one
-// generation row at each step the scorer is due; "" when nothing is.
-func (rc *recipe) rowsMissing(step int, steps []metrics.Step, evals []metrics.Eval, gens []metrics.Generation) string {
+// order, one evaluation row per split at each step due, and, when checkGens, one generation row
+// (of gens) at each step the scorer is due; "" when nothing is.
+func (rc *recipe) rowsMissing(step int, steps []metrics.Step, evals []metrics.Eval, checkGens bool, gens []metrics.Generation) string {
 	if len(steps) != step {
 		return fmt.Sprintf("%s holds %d rows up to step %d, want %d", metrics.StepsFile, len(steps), step, step)
 	}
@@ -188,7 +188,7 @@ func (rc *recipe) rowsMissing(step int, steps []metrics.Step, evals []metrics.Ev
 	if len(seen) != want {
 		return fmt.Sprintf("%s holds rows of steps that are not evaluated", metrics.EvalsFile)
 	}
-	if gens == nil {
+	if !checkGens {
 		return ""
 	}
 	count := map[int64]int{}
@@ -325,7 +325,7 @@ func (rc *recipe) train(ctx context.Context) error {
 	// The trainer checkpoints after a step's evaluation; the files must hold every row up to a
 	// checkpoint before it is written, so that a run killed at any moment resumes with all of
 	// them (resume drops the rows after the checkpoint it resumes from).
-	checkpointed, evalDue := rc.checkpointed, rc.evalDue
+	checkpointed, evalDue, splits := rc.checkpointed, rc.evalDue, rc.splits()
 	keep := func() error {
 		if err := rc.sc.write(rc.p.dir); err != nil {
 			return err
@@ -355,8 +355,8 @@ func (rc *recipe) train(ctx context.Context) error {
 		OnEval: func(e train.EvalMetrics) error {
 			rc.evals = append(rc.evals, metrics.Eval{Step: int64(e.Step), Split: e.Split, Loss: e.Loss, TokenAccuracy: e.TokenAccuracy, Tokens: e.Tokens,
 				AnswerLoss: e.AnswerLoss, AnswerTokens: e.AnswerTokens})
-			if checkpointed(e.Step) {
-				return keep() // after each split: the last write holds them all
+			if checkpointed(e.Step) && e.Split == splits[len(splits)-1] {
+				return keep() // after the step's last split (the trainer evaluates them in order)
 			}
 			return nil
 		},
@@ -395,7 +395,7 @@ func (rc *recipe) resume() (int, error) {
 	if err != nil {
 		return fresh(err)
 	}
-	if why := rc.rowsMissing(step, steps, evals, rc.sc.rows); why != "" {
+	if why := rc.rowsMissing(step, steps, evals, true, rc.sc.rows); why != "" {
 		return fresh(fmt.Errorf("the metrics rows up to its step %d are not all there: %s", step, why))
 	}
 	// Checked whole before anything is set: on error the trainer is as New made it.
