@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -302,5 +303,49 @@ func TestDamagedCheckpointRetrains(t *testing.T) {
 		if got.Steps[i].TrainLoss != want.Steps[i].TrainLoss {
 			t.Errorf("step %d: loss %v, want %v", i+1, got.Steps[i].TrainLoss, want.Steps[i].TrainLoss)
 		}
+	}
+}
+
+// TestLostGenerationRowsRetrain interrupts a run that scores completions every 2 steps after
+// its checkpoint of step 4, deletes generation.arrow, and reruns: the checkpoint's generation
+// rows (steps 2 and 4) are gone, so the run must train again from the first step rather than
+// resume and leave them missing.
+func TestLostGenerationRowsRetrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains models")
+	}
+	sets := []string{"train.max_steps=8", "train.checkpoint_every=4", "eval.every=4", "eval.samples=1",
+		"eval.generate_every=2", "eval.max_new_tokens=2"}
+	whole := smoke(t, t.TempDir(), sets...)
+	if sum, err := New(Options{}).Run(context.Background(), whole); err != nil || sum.Failed() != 0 {
+		t.Fatalf("uninterrupted run: %v, %d failed", err, sum.Failed())
+	}
+	want := readRun(t, RunDir(whole, whole.Runs[0])).Generations
+
+	exp := smoke(t, t.TempDir(), sets...)
+	dir := RunDir(exp, exp.Runs[0])
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	New(Options{AfterStep: func(_ configs.Run, step int) {
+		if step == 6 {
+			cancel()
+		}
+	}}).Run(ctx, exp)
+	if err := os.Remove(filepath.Join(dir, metrics.GenerationsFile)); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := New(Options{}).Run(context.Background(), exp); err != nil || sum.Failed() != 0 {
+		t.Fatalf("rerun: %v, %d failed", err, sum.Failed())
+	}
+	got := readRun(t, dir).Generations
+	steps := func(gs []metrics.Generation) []int64 {
+		var s []int64
+		for _, g := range gs {
+			s = append(s, g.Step)
+		}
+		return s
+	}
+	if !slices.Equal(steps(got), steps(want)) || len(want) < 4 {
+		t.Errorf("generation rows at steps %v, want %v (an uninterrupted run's)", steps(got), steps(want))
 	}
 }
