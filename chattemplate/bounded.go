@@ -40,9 +40,9 @@ func boundEnvironment(env *exec.Environment) {
 	must(env.Filters.Register(opConcat, filterOperator(tokens.Tilde, "~")))
 	must(env.Filters.Register(opModulo, filterModulo))
 	must(env.Filters.Register(opNoCycle, filterNoCycle))
-	env.Methods.Str = boundMethods(env.Methods.Str, strMethodNames, func(v *exec.Value) string { return v.String() })
-	env.Methods.List = boundMethods(env.Methods.List, []string{"append", "reverse", "copy"}, nil)
-	env.Methods.Dict = boundMethods(env.Methods.Dict, []string{"keys", "values", "items", "get", "pop", "setdefault", "update", "copy", "clear"}, nil)
+	env.Methods.Str = boundMethods(env.Methods.Str, strMethodNames)
+	env.Methods.List = boundMethods(env.Methods.List, []string{"append", "reverse", "copy"})
+	env.Methods.Dict = boundMethods(env.Methods.Dict, []string{"keys", "values", "items", "get", "pop", "setdefault", "update", "copy", "clear"})
 	env.Context.Set("range", rangeFunction)
 	env.Context.Set("lipsum", lipsumFunction)
 	for _, name := range []string{"include", "import", "from", "extends"} {
@@ -94,9 +94,8 @@ func boundFilter(name string, f exec.FilterFunction) exec.FilterFunction {
 	}
 }
 
-// boundMethods wraps the methods names of set with the limits; str gives the string a method is
-// called on (nil: not a string).
-func boundMethods[I any](set *exec.MethodSet[I], names []string, str func(*exec.Value) string) *exec.MethodSet[I] {
+// boundMethods wraps the methods names of set with the limits.
+func boundMethods[I any](set *exec.MethodSet[I], names []string) *exec.MethodSet[I] {
 	methods := map[string]exec.Method[I]{}
 	for _, name := range names {
 		m, ok := set.Get(name)
@@ -106,8 +105,9 @@ func boundMethods[I any](set *exec.MethodSet[I], names []string, str func(*exec.
 		methods[name] = func(self I, selfValue *exec.Value, args *exec.VarArgs) (any, error) {
 			// A method gets no evaluator, so no way to the rendering's budget: it is
 			// checked against a budget of its own, which bounds the sizes (the work it
-			// does is bounded by them, and counted by the statement that calls it).
-			b := newBudget()
+			// does is bounded by them, and counted by the statement that calls it), with no
+			// deadline: it counts no steps.
+			b := &budget{}
 			if err := checkCall(b, name, selfValue, args); err != nil {
 				return nil, err
 			}

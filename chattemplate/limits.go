@@ -3,6 +3,7 @@ package chattemplate
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nikolalohinski/gonja/v2/exec"
@@ -150,25 +151,25 @@ func (b *budget) checkValue(v *exec.Value) error {
 	return b.charge(1)
 }
 
-// limitWriter is the writer a rendering writes to: it fails past maxOutputBytes.
+// limitWriter is the writer a rendering writes to: it fails past maxOutputBytes. It offers
+// Write only (no WriteString), so every write goes through the check.
 type limitWriter struct {
-	out []byte
+	out strings.Builder
 	b   *budget
 }
 
 func (w *limitWriter) Write(p []byte) (int, error) {
-	if len(p) > maxOutputBytes-len(w.out) {
+	if len(p) > maxOutputBytes-w.out.Len() {
 		return 0, w.b.exceed("output of %d bytes", maxOutputBytes)
 	}
 	if err := w.b.charge(len(p)); err != nil {
 		return 0, err
 	}
-	w.out = append(w.out, p...)
-	return len(p), nil
+	return w.out.Write(p)
 }
 
 // Len returns the bytes written so far.
-func (w *limitWriter) Len() int { return len(w.out) }
+func (w *limitWriter) Len() int { return w.out.Len() }
 
 // errLimit is what asLimitError finds in an error chain that reached a limit.
 func asLimitError(err error) (*LimitError, bool) {

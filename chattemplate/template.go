@@ -115,7 +115,7 @@ func (t *Template) execute(data map[string]any) (out string, err error) {
 	case b.exceeded != nil:
 		return "", fmt.Errorf("%s: %w", t.name, b.exceeded)
 	case err == nil:
-		return string(w.out), nil
+		return w.out.String(), nil
 	case raised != nil:
 		return "", fmt.Errorf("%s: the chat template refuses the conversation: %w", t.name, raised)
 	}

@@ -320,21 +320,25 @@ func fieldNames(schema *arrow.Schema) []string {
 // checkText refuses a record read from a Parquet or Arrow row whose text is larger than
 // MaxRecordBytes or not valid UTF-8 (Arrow strings should be UTF-8, but nothing checks it).
 func checkText(r Record) error {
-	fields := []struct{ name, text string }{{colTask, r.Task}, {colInstruction, r.Instruction}, {colInput, r.Input}, {colOutput, r.Output}}
-	for j, m := range r.Messages {
-		fields = append(fields, struct{ name, text string }{fmt.Sprintf("%s[%d].role", colMessages, j), m.Role},
-			struct{ name, text string }{fmt.Sprintf("%s[%d].content", colMessages, j), m.Content})
-	}
-	size := 0
-	for _, f := range fields {
-		size += len(f.text)
+	size := len(r.Task) + len(r.Instruction) + len(r.Input) + len(r.Output)
+	for _, m := range r.Messages {
+		size += len(m.Role) + len(m.Content)
 	}
 	if size > MaxRecordBytes {
 		return errTooLarge(size)
 	}
-	for _, f := range fields {
+	for _, f := range []struct{ name, text string }{{colTask, r.Task}, {colInstruction, r.Instruction}, {colInput, r.Input}, {colOutput, r.Output}} {
 		if !utf8.ValidString(f.text) {
 			return fmt.Errorf("column %q is not valid UTF-8: write the file's strings as UTF-8", f.name)
+		}
+	}
+	for j, m := range r.Messages {
+		// The column is named only when the check fails: this runs for every row.
+		if !utf8.ValidString(m.Role) {
+			return fmt.Errorf("column %q is not valid UTF-8: write the file's strings as UTF-8", fmt.Sprintf("%s[%d].role", colMessages, j))
+		}
+		if !utf8.ValidString(m.Content) {
+			return fmt.Errorf("column %q is not valid UTF-8: write the file's strings as UTF-8", fmt.Sprintf("%s[%d].content", colMessages, j))
 		}
 	}
 	return nil
