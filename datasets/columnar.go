@@ -95,8 +95,7 @@ func loadArrow(path string) ([]Record, error) {
 // readArrowData reads records from the Arrow IPC file or stream f of size bytes; path names it
 // in errors.
 func readArrowData(path string, f ipc.ReadAtSeeker, size int64) ([]Record, error) {
-	opts := []ipc.Option{ipc.WithAllocator(arrowguard.NewAllocator(arrowguard.Budget(size))),
-		ipc.WithMetadataSizeLimit(size), ipc.WithBodySizeLimit(size)}
+	opts := arrowguard.ReaderOptions(size)
 	cr := columnReader{path: path}
 	err := arrowguard.Read("dataset "+path, func() error {
 		if arrowguard.IsFile(f, size) {

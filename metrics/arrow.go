@@ -137,13 +137,7 @@ func writeArrow(path string, schema *arrow.Schema, fill func(*array.RecordBuilde
 
 // ReadSteps reads every row of a metrics.arrow file.
 func ReadSteps(path string) ([]Step, error) {
-	var rows []Step
-	err := openArrow(path, func(r ipc.ReadAtSeeker, size int64) error {
-		var err error
-		rows, err = readSteps(path, r, size)
-		return err
-	})
-	return rows, err
+	return openArrow(path, readSteps)
 }
 
 // readSteps reads the rows of the metrics.arrow file r of size bytes; path names it in errors.
@@ -175,13 +169,7 @@ func readSteps(path string, r ipc.ReadAtSeeker, size int64) ([]Step, error) {
 // ReadEvals reads every row of an eval.arrow file. Files written before the answer_loss and
 // answer_tokens columns existed read with AnswerLoss NaN and AnswerTokens 0.
 func ReadEvals(path string) ([]Eval, error) {
-	var rows []Eval
-	err := openArrow(path, func(r ipc.ReadAtSeeker, size int64) error {
-		var err error
-		rows, err = readEvals(path, r, size)
-		return err
-	})
-	return rows, err
+	return openArrow(path, readEvals)
 }
 
 // readEvals reads the rows of the eval.arrow file r of size bytes; path names it in errors.
@@ -207,18 +195,18 @@ func readEvals(path string, r ipc.ReadAtSeeker, size int64) ([]Eval, error) {
 	return rows, err
 }
 
-// openArrow opens the file at path and calls read with it and its size.
-func openArrow(path string, read func(r ipc.ReadAtSeeker, size int64) error) error {
+// openArrow opens the file at path and returns what read gives for it and its size.
+func openArrow[T any](path string, read func(path string, r ipc.ReadAtSeeker, size int64) ([]T, error)) ([]T, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return read(f, st.Size())
+	return read(path, f, st.Size())
 }
 
 // readArrow calls each with every record batch of the Arrow IPC file f of size bytes. The
@@ -229,8 +217,7 @@ func readArrow(path string, f ipc.ReadAtSeeker, size int64, each func(c columns,
 		if err := arrowguard.CheckFile(f, size); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		r, err := ipc.NewFileReader(f, ipc.WithAllocator(arrowguard.NewAllocator(arrowguard.Budget(size))),
-			ipc.WithMetadataSizeLimit(size), ipc.WithBodySizeLimit(size))
+		r, err := ipc.NewFileReader(f, arrowguard.ReaderOptions(size)...)
 		if err != nil {
 			return fmt.Errorf("%s: not an Arrow IPC file (rewrite it with metrics.WriteSteps/WriteEvals): %w", path, err)
 		}

@@ -57,13 +57,7 @@ func WriteGenerations(path string, rows []Generation) error {
 
 // ReadGenerations reads every row of a generation.arrow file.
 func ReadGenerations(path string) ([]Generation, error) {
-	var rows []Generation
-	err := openArrow(path, func(r ipc.ReadAtSeeker, size int64) error {
-		var err error
-		rows, err = readGenerations(path, r, size)
-		return err
-	})
-	return rows, err
+	return openArrow(path, readGenerations)
 }
 
 // readGenerations reads the rows of the generation.arrow file r of size bytes; path names it

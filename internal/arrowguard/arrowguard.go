@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -95,4 +96,11 @@ func ValidateColumn(col any) error {
 		return v.Validate()
 	}
 	return nil
+}
+
+// ReaderOptions are the arrow-go IPC reader options for a file or stream of size bytes: memory
+// bounded by Budget(size), metadata and bodies no larger than the file.
+func ReaderOptions(size int64) []ipc.Option {
+	return []ipc.Option{ipc.WithAllocator(NewAllocator(Budget(size))),
+		ipc.WithMetadataSizeLimit(size), ipc.WithBodySizeLimit(size)}
 }
