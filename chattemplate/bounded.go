@@ -40,9 +40,11 @@ func boundEnvironment(env *exec.Environment) {
 	must(env.Filters.Register(opConcat, filterOperator(tokens.Tilde, "~")))
 	must(env.Filters.Register(opModulo, filterModulo))
 	must(env.Filters.Register(opNoCycle, filterNoCycle))
-	env.Methods.Str = boundMethods(env.Methods.Str, strMethodNames)
-	env.Methods.List = boundMethods(env.Methods.List, []string{"append", "reverse", "copy"})
-	env.Methods.Dict = boundMethods(env.Methods.Dict, []string{"keys", "values", "items", "get", "pop", "setdefault", "update", "copy", "clear"})
+	// The string and dict methods are the ones newEnvironment installed (the same functions
+	// build them); gonja's list methods cannot be listed, so they are named.
+	env.Methods.Str = boundMethods(pyStrMethods())
+	env.Methods.List = boundMethods(pick(env.Methods.List, []string{"append", "reverse", "copy"}))
+	env.Methods.Dict = boundMethods(pyDictMethods())
 	env.Context.Set("range", rangeFunction)
 	env.Context.Set("lipsum", lipsumFunction)
 	for _, name := range []string{"include", "import", "from", "extends"} {
@@ -54,14 +56,6 @@ func boundEnvironment(env *exec.Environment) {
 		}
 	}
 }
-
-// strMethodNames are the string methods pyStrMethods keeps or defines.
-var strMethodNames = []string{"capitalize", "capwords", "casefold", "center", "count", "encode",
-	"endswith", "expandtabs", "find", "format", "format_map", "isalnum", "isalpha", "isascii",
-	"isdecimal", "isdigit", "islower", "isnumeric", "isprintable", "isspace", "istitle",
-	"isupper", "join", "ljust", "lower", "lstrip", "partition", "removeprefix", "removesuffix",
-	"replace", "rfind", "rjust", "rpartition", "rsplit", "rstrip", "split", "splitlines",
-	"startswith", "strip", "swapcase", "title", "upper", "zfill"}
 
 // refusedStatement is the parser of a statement chat templates may not use.
 func refusedStatement(name string) parser.ControlStructureParser {
@@ -94,15 +88,11 @@ func boundFilter(name string, f exec.FilterFunction) exec.FilterFunction {
 	}
 }
 
-// boundMethods wraps the methods names of set with the limits.
-func boundMethods[I any](set *exec.MethodSet[I], names []string) *exec.MethodSet[I] {
-	methods := map[string]exec.Method[I]{}
-	for _, name := range names {
-		m, ok := set.Get(name)
-		if !ok {
-			continue
-		}
-		methods[name] = func(self I, selfValue *exec.Value, args *exec.VarArgs) (any, error) {
+// boundMethods returns the set of methods, each wrapped with the limits.
+func boundMethods[I any](methods map[string]exec.Method[I]) *exec.MethodSet[I] {
+	bound := make(map[string]exec.Method[I], len(methods))
+	for name, m := range methods {
+		bound[name] = func(self I, selfValue *exec.Value, args *exec.VarArgs) (any, error) {
 			// A method gets no evaluator, so no way to the rendering's budget: it is
 			// checked against a budget of its own, which bounds the sizes (the work it
 			// does is bounded by them, and counted by the statement that calls it), with no
@@ -138,7 +128,7 @@ func boundMethods[I any](set *exec.MethodSet[I], names []string) *exec.MethodSet
 			return out, nil
 		}
 	}
-	return exec.NewMethodSet(methods)
+	return exec.NewMethodSet(bound)
 }
 
 // checkCall checks, before a filter or method named name runs on in with params, the

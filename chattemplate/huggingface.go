@@ -310,18 +310,13 @@ func generationParser(p *parser.Parser, args *parser.Parser) (nodes.ControlStruc
 // replace replaced by Python's: gonja's strip family strips " " (not whitespace) when called
 // without arguments and miscounts multi-byte runes, its split counts maxsplit as pieces, and
 // its replace demands the optional count.
-func pyStrMethods() *exec.MethodSet[string] {
+func pyStrMethods() map[string]exec.Method[string] {
 	names := []string{"capitalize", "capwords", "casefold", "center", "count", "encode", "endswith",
 		"expandtabs", "find", "format", "format_map", "isalnum", "isalpha", "isascii", "isdecimal",
 		"isdigit", "islower", "isnumeric", "isprintable", "isspace", "istitle", "isupper", "join",
 		"ljust", "lower", "partition", "removeprefix", "removesuffix", "rfind", "rjust", "rpartition",
 		"splitlines", "startswith", "swapcase", "title", "upper", "zfill"}
-	methods := map[string]exec.Method[string]{}
-	for _, name := range names {
-		if m, ok := builtins.Methods.Str.Get(name); ok {
-			methods[name] = m
-		}
-	}
+	methods := pick(builtins.Methods.Str, names)
 	strip := func(left, right bool) exec.Method[string] {
 		return func(self string, _ *exec.Value, args *exec.VarArgs) (any, error) {
 			var chars *exec.Value
@@ -372,18 +367,13 @@ func pyStrMethods() *exec.MethodSet[string] {
 		}
 		return strings.Replace(self, old, repl, count), nil
 	}
-	return exec.NewMethodSet(methods)
+	return methods
 }
 
 // pyDictMethods returns gonja's dict methods with keys, values and items replaced by ones that
 // keep the dict's order, as Python's do; gonja's sort the keys.
-func pyDictMethods() *exec.MethodSet[map[string]any] {
-	methods := map[string]exec.Method[map[string]any]{}
-	for _, name := range []string{"get", "pop", "setdefault", "update", "copy", "clear"} {
-		if m, ok := builtins.Methods.Dict.Get(name); ok {
-			methods[name] = m
-		}
-	}
+func pyDictMethods() map[string]exec.Method[map[string]any] {
+	methods := pick(builtins.Methods.Dict, []string{"get", "pop", "setdefault", "update", "copy", "clear"})
 	view := func(part func(p *exec.Pair) any) exec.Method[map[string]any] {
 		return func(_ map[string]any, self *exec.Value, args *exec.VarArgs) (any, error) {
 			if err := args.Take(); err != nil {
@@ -400,7 +390,18 @@ func pyDictMethods() *exec.MethodSet[map[string]any] {
 	methods["keys"] = view(func(p *exec.Pair) any { return p.Key.Interface() })
 	methods["values"] = view(func(p *exec.Pair) any { return p.Value.Interface() })
 	methods["items"] = view(func(p *exec.Pair) any { return []any{p.Key.Interface(), p.Value.Interface()} })
-	return exec.NewMethodSet(methods)
+	return methods
+}
+
+// pick returns the methods names of set (those it has).
+func pick[I any](set *exec.MethodSet[I], names []string) map[string]exec.Method[I] {
+	methods := map[string]exec.Method[I]{}
+	for _, name := range names {
+		if m, ok := set.Get(name); ok {
+			methods[name] = m
+		}
+	}
+	return methods
 }
 
 // pySplit is Python's str.split (fromRight false) and str.rsplit: on runs of whitespace when sep

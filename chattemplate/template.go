@@ -152,8 +152,8 @@ func newEnvironment() *exec.Environment {
 	ctx := exec.EmptyContext().Update(builtins.GlobalFunctions)
 	registerHuggingFace(filters, tests, controls)
 	methods := builtins.Methods // a copy of the struct of method sets; Str and Dict are replaced
-	methods.Str = pyStrMethods()
-	methods.Dict = pyDictMethods()
+	methods.Str = exec.NewMethodSet(pyStrMethods())
+	methods.Dict = exec.NewMethodSet(pyDictMethods())
 	env := &exec.Environment{
 		Context:           ctx,
 		Filters:           filters,
