@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import { writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
+import { seeded } from "./seeded.mjs";
 
 const require = createRequire(join(process.env.NODE_PATH ?? ".", "x"));
 const { Tokenizer } = require("@anush008/tokenizers");
@@ -19,17 +20,7 @@ const { Tokenizer } = require("@anush008/tokenizers");
 const [tokenizerPath, countArg] = process.argv.slice(2);
 const count = Number(countArg ?? 5000);
 
-// mulberry32: a small seeded generator, so the strings are the same on every run.
-let seed = 20261127;
-function rand() {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = (a) => a[Math.floor(rand() * a.length)];
-const range = (lo, hi) => String.fromCodePoint(lo + Math.floor(rand() * (hi - lo + 1)));
+const { rand, pick, range } = seeded(20261127); // the same strings on every run
 
 const zhWords = ["今天", "天气", "很好", "我们", "公园", "散步", "机器学习", "人工智能", "模型", "训练",
   "数据", "问题", "回答", "指令", "输入", "中国", "学生", "老师", "课程", "语言", "计算机", "的", "了", "是"];
