@@ -1,10 +1,7 @@
 package tokenizer
 
 import (
-	"compress/gzip"
-	"encoding/json"
 	"maps"
-	"os"
 	"slices"
 	"testing"
 )
@@ -31,19 +28,8 @@ type pairReference struct {
 
 func readPairReference(t *testing.T) pairReference {
 	t.Helper()
-	f, err := os.Open(mistralDir + "/pair_ids.json.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ref pairReference
-	if err := json.NewDecoder(zr).Decode(&ref); err != nil {
-		t.Fatal(err)
-	}
+	readJSON(t, mistralDir+"/pair_ids.json.gz", &ref)
 	if len(ref.Pairs) < 400 || len(ref.Variants) == 0 {
 		t.Fatalf("reference: %d pairs, %d variants", len(ref.Pairs), len(ref.Variants))
 	}

@@ -2,7 +2,6 @@ package tokenizer
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -46,19 +45,8 @@ type jsonPatch struct {
 
 func readSPReference(t testing.TB) spReference {
 	t.Helper()
-	f, err := os.Open(mistralDir + "/reference_ids.json.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ref spReference
-	if err := json.NewDecoder(zr).Decode(&ref); err != nil {
-		t.Fatal(err)
-	}
+	readJSON(t, mistralDir+"/reference_ids.json.gz", &ref)
 	if len(ref.Cases) < 1000 || len(ref.Decodes) == 0 || len(ref.Variants) == 0 {
 		t.Fatalf("reference: %d cases, %d decodes, %d variants", len(ref.Cases), len(ref.Decodes), len(ref.Variants))
 	}

@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -32,12 +33,23 @@ type idCase struct {
 
 func readCases(t testing.TB, path string) []idCase {
 	t.Helper()
+	var doc struct{ Cases []idCase }
+	readJSON(t, path, &doc)
+	if len(doc.Cases) == 0 {
+		t.Fatalf("%s: no cases", path)
+	}
+	return doc.Cases
+}
+
+// readJSON decodes the JSON file at path (gzipped when its name ends in .gz) into v.
+func readJSON(t testing.TB, path string, v any) {
+	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var r interface{ Read([]byte) (int, error) } = f
+	var r io.Reader = f
 	if strings.HasSuffix(path, ".gz") {
 		zr, err := gzip.NewReader(f)
 		if err != nil {
@@ -45,14 +57,9 @@ func readCases(t testing.TB, path string) []idCase {
 		}
 		r = zr
 	}
-	var doc struct{ Cases []idCase }
-	if err := json.NewDecoder(r).Decode(&doc); err != nil {
+	if err := json.NewDecoder(r).Decode(v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	if len(doc.Cases) == 0 {
-		t.Fatalf("%s: no cases", path)
-	}
-	return doc.Cases
 }
 
 // TestQwen3Golden checks the 24 reference cases: exact ids, and decoding gives the text back
