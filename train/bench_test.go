@@ -13,19 +13,8 @@ import (
 // (vocab 512, d 128, 4 heads, 2 layers, mlp 512, batch 8×128).
 func BenchmarkTrainStepT1(b *testing.B) {
 	cfg := model.Config{Vocab: 512, DModel: 128, Heads: 4, Layers: 2, MLP: 512, Context: 128}
-	gpt, err := model.NewGPT(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	be, err := backend.New(backend.Config{Name: "cpu"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	tr, err := train.New(be, gpt, train.Config{MaxSteps: 1 << 30, LR: 1e-3, WarmupSteps: 1, MaxGradNorm: 1,
+	tr := benchTrainer(b, cfg, train.Config{MaxSteps: 1 << 30, LR: 1e-3, WarmupSteps: 1, MaxGradNorm: 1,
 		BatchSize: 8, Padding: train.PadLongest, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	batch := make([]train.Example, 8)
 	for i := range batch {
@@ -53,19 +42,8 @@ func BenchmarkOptimizerStep(b *testing.B) {
 	cfg := model.Config{Vocab: 512, DModel: 1024, Heads: 8, Layers: 4, MLP: 4096, Context: 8}
 	for _, mode := range []string{"host", "graph"} {
 		b.Run(mode, func(b *testing.B) {
-			gpt, err := model.NewGPT(cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			be, err := backend.New(backend.Config{Name: "cpu"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			tr, err := train.New(be, gpt, train.Config{MaxSteps: 1 << 30, LR: 1e-4, WarmupSteps: 1, WeightDecay: 0.01,
+			tr := benchTrainer(b, cfg, train.Config{MaxSteps: 1 << 30, LR: 1e-4, WarmupSteps: 1, WeightDecay: 0.01,
 				MaxGradNorm: 1, BatchSize: 1, Padding: train.PadLongest, Seed: 1})
-			if err != nil {
-				b.Fatal(err)
-			}
 			if mode == "graph" {
 				train.UseGraphUpdate(tr)
 			}
@@ -83,4 +61,22 @@ func BenchmarkOptimizerStep(b *testing.B) {
 			b.ReportMetric(float64(tr.ParamCount())/1e6, "Mparams")
 		})
 	}
+}
+
+// benchTrainer is a trainer of the GPT cfg with tc on the cpu backend.
+func benchTrainer(b *testing.B, cfg model.Config, tc train.Config) *train.Trainer {
+	b.Helper()
+	gpt, err := model.NewGPT(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	be, err := backend.New(backend.Config{Name: "cpu"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := train.New(be, gpt, tc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tr
 }
