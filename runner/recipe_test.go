@@ -159,11 +159,7 @@ func TestResumeAfterKillKeepsEvalRows(t *testing.T) {
 		t.Skip("trains models")
 	}
 	sets := []string{"train.max_steps=8", "train.checkpoint_every=4", "eval.every=4", "eval.samples=0"}
-	whole := smoke(t, t.TempDir(), sets...)
-	if sum, err := New(Options{}).Run(context.Background(), whole); err != nil || sum.Failed() != 0 {
-		t.Fatalf("uninterrupted run: %v, %d failed", err, sum.Failed())
-	}
-	want := readRun(t, RunDir(whole, whole.Runs[0])).Evals
+	want := runWhole(t, sets...).Evals
 
 	exp := smoke(t, t.TempDir(), sets...)
 	dir := RunDir(exp, exp.Runs[0])
@@ -270,21 +266,9 @@ func TestDamagedCheckpointRetrains(t *testing.T) {
 		t.Skip("trains models")
 	}
 	sets := []string{"train.max_steps=8", "train.checkpoint_every=4", "eval.every=4", "eval.samples=0"}
-	whole := smoke(t, t.TempDir(), sets...)
-	if sum, err := New(Options{}).Run(context.Background(), whole); err != nil || sum.Failed() != 0 {
-		t.Fatalf("uninterrupted run: %v, %d failed", err, sum.Failed())
-	}
-	want := readRun(t, RunDir(whole, whole.Runs[0]))
+	want := runWhole(t, sets...)
 
-	exp := smoke(t, t.TempDir(), sets...)
-	dir := RunDir(exp, exp.Runs[0])
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	New(Options{AfterStep: func(_ configs.Run, step int) {
-		if step == 6 {
-			cancel()
-		}
-	}}).Run(ctx, exp)
+	exp, dir := interruptAfter(t, 6, sets...)
 	bins, _ := filepath.Glob(filepath.Join(dir, checkpointsDir, "step-*", "tensors.bin"))
 	if len(bins) != 1 {
 		t.Fatalf("checkpoints of the interrupted run: %v, want one", bins)
@@ -316,21 +300,9 @@ func TestLostGenerationRowsRetrain(t *testing.T) {
 	}
 	sets := []string{"train.max_steps=8", "train.checkpoint_every=4", "eval.every=4", "eval.samples=1",
 		"eval.generate_every=2", "eval.max_new_tokens=2"}
-	whole := smoke(t, t.TempDir(), sets...)
-	if sum, err := New(Options{}).Run(context.Background(), whole); err != nil || sum.Failed() != 0 {
-		t.Fatalf("uninterrupted run: %v, %d failed", err, sum.Failed())
-	}
-	want := readRun(t, RunDir(whole, whole.Runs[0])).Generations
+	want := runWhole(t, sets...).Generations
 
-	exp := smoke(t, t.TempDir(), sets...)
-	dir := RunDir(exp, exp.Runs[0])
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	New(Options{AfterStep: func(_ configs.Run, step int) {
-		if step == 6 {
-			cancel()
-		}
-	}}).Run(ctx, exp)
+	exp, dir := interruptAfter(t, 6, sets...)
 	if err := os.Remove(filepath.Join(dir, metrics.GenerationsFile)); err != nil {
 		t.Fatal(err)
 	}
@@ -348,4 +320,30 @@ func TestLostGenerationRowsRetrain(t *testing.T) {
 	if !slices.Equal(steps(got), steps(want)) || len(want) < 4 {
 		t.Errorf("generation rows at steps %v, want %v (an uninterrupted run's)", steps(got), steps(want))
 	}
+}
+
+// runWhole runs the smoke experiment with sets, uninterrupted, in a new folder and returns its
+// run.
+func runWhole(t *testing.T, sets ...string) metrics.Run {
+	t.Helper()
+	exp := smoke(t, t.TempDir(), sets...)
+	if sum, err := New(Options{}).Run(context.Background(), exp); err != nil || sum.Failed() != 0 {
+		t.Fatalf("uninterrupted run: %v, %d failed", err, sum.Failed())
+	}
+	return readRun(t, RunDir(exp, exp.Runs[0]))
+}
+
+// interruptAfter runs the smoke experiment with sets in a new folder, stopping it (as an
+// interrupt does) after step, and returns the experiment and its run's folder.
+func interruptAfter(t *testing.T, step int, sets ...string) (*configs.Experiment, string) {
+	t.Helper()
+	exp := smoke(t, t.TempDir(), sets...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	New(Options{AfterStep: func(_ configs.Run, s int) {
+		if s == step {
+			cancel()
+		}
+	}}).Run(ctx, exp)
+	return exp, RunDir(exp, exp.Runs[0])
 }
