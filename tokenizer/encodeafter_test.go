@@ -154,17 +154,9 @@ func TestEncodeAfterJunctions(t *testing.T) {
 		{"Metaspace always", metaspace("always"), spaceHello, hello, spaceHello},
 		{"Metaspace never", metaspace("never"), hello, hello, hello},
 	}
-	cfg := spTinyConfig
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := spTinyTokenizer()
-			if tt.edit != nil {
-				tt.edit(m)
-			}
-			tok, err := Load(writeDir(t, marshal(t, m), false, &cfg))
-			if err != nil {
-				t.Fatal(err)
-			}
+			tok := loadSPTiny(t, tt.edit)
 			for _, c := range []struct {
 				prev, want int
 			}{{-1, tt.atStart}, {d, tt.afterText}, {eos, tt.afterAdded}} {

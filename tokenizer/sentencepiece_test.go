@@ -318,10 +318,24 @@ func spTinyTokenizer() map[string]any {
 	}
 }
 
+// loadSPTiny loads spTinyTokenizer, edited by edit when it is not nil.
+func loadSPTiny(t *testing.T, edit func(map[string]any)) *Tokenizer {
+	t.Helper()
+	m := spTinyTokenizer()
+	if edit != nil {
+		edit(m)
+	}
+	cfg := spTinyConfig
+	tok, err := Load(writeDir(t, marshal(t, m), false, &cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 const spTinyConfig = `{"bos_token": "<s>", "eos_token": "</s>", "pad_token": null}`
 
 func TestLoadSentencePieceTiny(t *testing.T) {
-	cfg := spTinyConfig
 	model := func(m map[string]any) map[string]any { return m["model"].(map[string]any) }
 	tests := []struct {
 		name   string
@@ -357,14 +371,7 @@ func TestLoadSentencePieceTiny(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := spTinyTokenizer()
-			if tt.edit != nil {
-				tt.edit(m)
-			}
-			tok, err := Load(writeDir(t, marshal(t, m), false, &cfg))
-			if err != nil {
-				t.Fatal(err)
-			}
+			tok := loadSPTiny(t, tt.edit)
 			got := tok.Encode(tt.text)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("Encode(%q) = %v, want %v", tt.text, got, tt.want)
